@@ -1,0 +1,1 @@
+"""Who hears about a change: subscriptions, rendering, delivery and feeds."""

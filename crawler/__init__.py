@@ -1,0 +1,1 @@
+"""What to fetch and how politely: the Scrapy spiders, their settings, and the source registry."""

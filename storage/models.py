@@ -1,0 +1,102 @@
+"""Values that cross package boundaries: what a crawl hands to the archive, and what the archive hands back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def utcnow() -> str:
+    """The current time as an ISO 8601 string in UTC, the only time format the archive stores."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# Response headers worth keeping for every fetch; the rest are noise for our purposes.
+KEPT_HEADERS = (
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "content-disposition",
+    "etag",
+    "last-modified",
+    "location",
+    "retry-after",
+    "server",
+    "date",
+    "cache-control",
+    "x-robots-tag",
+)
+
+
+@dataclass
+class Fetch:
+    """One response (or failure) as the crawler saw it; the archive records every one."""
+
+    url: str
+    source: str
+    crawl_id: int | None = None
+    final_url: str | None = None
+    status: int | None = None  # HTTP status; None when no response arrived
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    error: str | None = None  # why there is no usable body: "timeout", "too large: ...", ...
+    fetched_at: str = field(default_factory=utcnow)
+    duration_ms: int | None = None
+    kind: str = "page"  # "page" (followed for links) or "document" (a file to archive)
+    depth: int = 0
+    referer: str | None = None
+    link_text: str | None = None
+    not_modified: bool = False  # answered 304 to a conditional request
+    origin: str = "crawl"  # "crawl", or where a backfilled copy came from
+
+
+@dataclass
+class KnownUrl:
+    """A URL a source has served before, with what a conditional request needs."""
+
+    url: str
+    source: str
+    kind: str
+    etag: str | None
+    last_modified: str | None
+    blob_sha256: str | None
+    last_status: int | None
+
+
+@dataclass
+class Extraction:
+    """The text the tracker got out of one blob, or the reason it got none."""
+
+    status: str  # "ok", "empty", "encrypted", "no_text_layer", "truncated", "broken", "unsupported", "too_large"
+    extractor: str
+    extractor_version: str
+    text: str = ""  # normalised text (what versions and diffs are made of)
+    title: str | None = None
+    pages: int | None = None
+    page_offsets: list[int] = field(default_factory=list)  # char offset where each page starts in `text`
+    error: str | None = None
+    flags: list[str] = field(default_factory=list)  # e.g. "truncated", "partial_text_layer"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Event:
+    """Something a change means (leaked, published, revised, ...), with the versions that justify it."""
+
+    kind: str
+    document_id: int
+    summary: str
+    detected_at: str = field(default_factory=utcnow)
+    crawl_id: int | None = None
+    footprint: str | None = None
+    generation: str | None = None
+    url: str | None = None
+    source: str | None = None
+    official: bool | None = None
+    version_before: int | None = None
+    version_after: int | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    alert: bool = True  # False for baseline and moved: recorded, never sent
+    historical: bool = False  # computed from backfilled captures: never sent
+    id: int | None = None

@@ -1,0 +1,208 @@
+"""The archive's schema as an ordered list of migrations, applied on open; an old archive opens in a new release."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _run(db: sqlite_utils.Database, script: str) -> None:
+    # executescript() would COMMIT behind our back; statements one by one stay inside the migration's transaction.
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                db.execute(buffer)
+            buffer = ""
+
+
+def _m001_archive(db: sqlite_utils.Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE crawls (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            sources TEXT NOT NULL DEFAULT '[]',      -- JSON list of source names
+            status TEXT NOT NULL DEFAULT 'running',  -- running, finished, failed, abandoned
+            stats TEXT NOT NULL DEFAULT '{}',        -- JSON counters
+            analysed_at TEXT                         -- set once the whole run is analysed
+        );
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            footprint TEXT,
+            kind TEXT NOT NULL,
+            official INTEGER NOT NULL,
+            config TEXT NOT NULL DEFAULT '{}',
+            first_crawl_id INTEGER,
+            last_crawl_id INTEGER,
+            last_crawl_at TEXT,
+            last_success_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE TABLE blobs (
+            sha256 TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            content_type TEXT,
+            first_seen_at TEXT NOT NULL,
+            extraction_status TEXT,                  -- NULL until extracted
+            extractor TEXT,
+            extractor_version TEXT,
+            extraction_error TEXT,
+            text_sha256 TEXT,
+            title TEXT,
+            pages INTEGER,
+            page_offsets TEXT,
+            flags TEXT,
+            meta TEXT
+        );
+        CREATE TABLE fetches (
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER REFERENCES crawls(id),
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            final_url TEXT,
+            fetched_at TEXT NOT NULL,
+            status INTEGER,
+            error TEXT,
+            content_type TEXT,
+            content_length INTEGER,
+            etag TEXT,
+            last_modified TEXT,
+            headers TEXT NOT NULL DEFAULT '{}',
+            blob_sha256 TEXT REFERENCES blobs(sha256),  -- the content this fetch saw (for a 304: the earlier body)
+            body_size INTEGER,
+            not_modified INTEGER NOT NULL DEFAULT 0,
+            duration_ms INTEGER,
+            kind TEXT NOT NULL DEFAULT 'page',
+            depth INTEGER NOT NULL DEFAULT 0,
+            referer TEXT,
+            link_text TEXT,
+            origin TEXT NOT NULL DEFAULT 'crawl',
+            analysed INTEGER NOT NULL DEFAULT 0,
+            document_id INTEGER,
+            version_id INTEGER
+        );
+        CREATE INDEX fetches_crawl ON fetches(crawl_id);
+        CREATE INDEX fetches_source_url ON fetches(source, url);
+        CREATE INDEX fetches_blob ON fetches(blob_sha256);
+        CREATE INDEX fetches_unanalysed ON fetches(analysed) WHERE analysed = 0;
+        CREATE TABLE urls (
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            last_fetch_id INTEGER,
+            last_status INTEGER,
+            etag TEXT,
+            last_modified TEXT,
+            blob_sha256 TEXT,
+            PRIMARY KEY (source, url)
+        );
+        CREATE TABLE texts (
+            sha256 TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            length INTEGER NOT NULL
+        );
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            title TEXT,
+            kind TEXT NOT NULL DEFAULT 'other',      -- plan, page (watched), other
+            footprint TEXT,
+            generation TEXT,
+            draft INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'live',     -- live, withdrawn
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            first_source TEXT,
+            current_version_id INTEGER,
+            meta TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE document_urls (
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            PRIMARY KEY (document_id, source, url)
+        );
+        CREATE INDEX document_urls_url ON document_urls(source, url);
+        CREATE TABLE versions (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            text_sha256 TEXT NOT NULL REFERENCES texts(sha256),
+            blob_sha256 TEXT REFERENCES blobs(sha256),
+            first_fetch_id INTEGER REFERENCES fetches(id),
+            first_crawl_id INTEGER,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            UNIQUE (document_id, text_sha256)
+        );
+        CREATE INDEX versions_text ON versions(text_sha256);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            detected_at TEXT NOT NULL,
+            crawl_id INTEGER,
+            document_id INTEGER REFERENCES documents(id),
+            footprint TEXT,
+            generation TEXT,
+            url TEXT,
+            source TEXT,
+            official INTEGER,
+            summary TEXT NOT NULL,
+            changes TEXT NOT NULL DEFAULT '{}',
+            version_before INTEGER REFERENCES versions(id),
+            version_after INTEGER REFERENCES versions(id),
+            alert INTEGER NOT NULL DEFAULT 1,
+            historical INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX events_detected ON events(detected_at);
+        CREATE INDEX events_document ON events(document_id);
+        CREATE TABLE state (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        );
+        """
+    )
+    # Full-text index over extracted texts, kept in step by triggers (external content: no second copy).
+    _run(
+        db,
+        """
+        CREATE VIRTUAL TABLE texts_fts USING fts5(text, content='texts', content_rowid='rowid',
+                                                  tokenize='porter unicode61');
+        CREATE TRIGGER texts_ai AFTER INSERT ON texts BEGIN
+            INSERT INTO texts_fts(rowid, text) VALUES (new.rowid, new.text);
+        END;
+        CREATE TRIGGER texts_ad AFTER DELETE ON texts BEGIN
+            INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+        END;
+        """,
+    )
+
+
+# Append only: a released migration is never edited, a new one is added after it.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m001_archive,
+]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema up to date; return the schema version now in force."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"this archive has schema version {current}, newer than this release knows "
+            f"({len(MIGRATIONS)}): upgrade stp-tracker before opening it"
+        )
+    for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
+        with db.atomic():
+            step(db)
+            db.execute(f"PRAGMA user_version = {int(number)}")
+    return len(MIGRATIONS)

@@ -1,0 +1,1 @@
+"""What a change means (extraction, normalisation, diffs, classification, events), and the application around it."""
