@@ -506,6 +506,17 @@ class Archive:
             [document_id],
         )
 
+    def document_urls_in_sources(self, sources: list[str]) -> list[dict[str, Any]]:
+        """Every (document, source, url) ever seen in these sources: what a withdrawal check looks at."""
+        if not sources:
+            return []
+        marks = ",".join("?" * len(sources))
+        return self._rows(
+            f"SELECT document_id, source, url, first_seen_at, last_seen_at FROM document_urls "
+            f"WHERE source IN ({marks}) ORDER BY document_id, source, url",
+            list(sources),
+        )
+
     def add_version(self, document_id: int, *, text_sha256: str, blob_sha256: str | None, fetch_id: int | None,
                     crawl_id: int | None, seen_at: str) -> tuple[int, bool]:
         """The version of this document with this text, created if new; returns (version id, created)."""
