@@ -1,0 +1,282 @@
+"""The built-in registry: the 44 STP footprints and 42 ICBs, their official publishers and the councils in them.
+
+Data lives in footprints.json and councils.json beside this file, built by tools/build_registry.py from the
+shared registry CSVs and the hand-kept TOML files here.  Footprints are keyed by ODS code (``QF7``); the three
+pre-2018 northern STPs with no known ODS code have synthetic keys ``STP-E54000045`` .. ``STP-E54000047``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Council", "Footprint", "councils", "default_sources", "find_footprint", "footprints", "name_key",
+    "places", "publishers", "DEFAULT_SCHEDULES", "DEFAULT_MAX_DEPTH",
+]
+
+HERE = Path(__file__).resolve().parent
+# How often each kind of default source is crawled: councils post papers weekly and leaks came through them,
+# NHS sites change slowly.  Format as in crawler.sources ("6h", "15m", cron).
+DEFAULT_SCHEDULES = {"site": "24h", "moderngov": "6h", "cmis": "6h"}
+DEFAULT_MAX_DEPTH = {"site": 3, "national": 2, "moderngov": 2, "cmis": 2}
+PLATFORM_KINDS = {"ModernGov": "moderngov", "CMIS": "cmis"}
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """One STP footprint (2016/17) and/or ICB (2022), keyed by its ODS code."""
+
+    code: str
+    name: str  # the latest official name (the ICB's name when it became one)
+    short_name: str
+    types: tuple[str, ...]  # "stp-2016", "icb-2022" or both when the code carried over
+    synthetic_code: bool = False  # True for the three pre-2018 northern STPs (no known ODS code)
+    names: tuple[dict[str, str], ...] = ()  # every official name with its period
+    ons_codes: tuple[str, ...] = ()  # E54 codes, oldest first (history: they change with boundaries)
+    ons_history: tuple[str, ...] = ()
+    region: str = ""
+    region_code: str = ""
+    aliases: tuple[str, ...] = ()
+    brand_names: tuple[dict[str, str], ...] = ()  # {"name", "confidence" (V verified, K unchecked)}
+    predecessors: tuple[dict[str, Any], ...] = ()  # {"from", "when", "part", "lsoa", "confidence"}
+    successors: tuple[dict[str, Any], ...] = ()  # {"to", "when", "part", "lsoa", "confidence"}
+    boundary_notes: tuple[str, ...] = ()
+    sub_icb_locations: tuple[str, ...] = ()  # old CCG ODS codes (2022 sub-ICB locations)
+    official_publishers: tuple[str, ...] = ()  # names of entries in publishers()
+    site_gap: str | None = None  # set when no ICB/partnership website is known: a gap to fill, not a guess
+    councils: tuple[str, ...] = ()  # Council ids (2022 area, plus 2016 membership where it differed)
+    notes: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:  # records hold dicts: hash by the stable key
+        return hash(self.code)
+
+    @property
+    def is_stp_2016(self) -> bool:
+        return "stp-2016" in self.types
+
+    @property
+    def is_icb_2022(self) -> bool:
+        return "icb-2022" in self.types
+
+    def match_names(self) -> tuple[str, ...]:
+        """Every name, alias and brand name under which documents refer to this footprint."""
+        seen: dict[str, None] = {}
+        for text in (self.name, self.short_name, *(n["name"] for n in self.names), *self.aliases,
+                     *(b["name"] for b in self.brand_names)):
+            if text:
+                seen.setdefault(text, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Council:
+    """An English council and its committee-paper system; never an official NHS publisher."""
+
+    id: str  # the LGSF slug, e.g. "KEN-kent"
+    code: str
+    name: str
+    subtype: str  # CTY county, NMD district, UA unitary, MD metropolitan, LBO London borough, ...
+    platform: str  # "ModernGov", "CMIS", "Custom HTML", "unknown", ...
+    base_url: str | None
+    root_url: str | None  # where a committee-system spider starts (None when not crawlable)
+    end_date: str | None
+    abolished: bool
+    crawl_by_default: bool  # live and on ModernGov/CMIS
+    footprints: tuple[str, ...]  # 2022 footprints by share of area, largest first
+    lsoa_by_footprint: dict[str, int] = field(default_factory=dict)
+    ltla22_codes: tuple[str, ...] = ()
+    stp2016: tuple[dict[str, str], ...] = ()  # 2016/17 footprints where they differ from 2022
+    platform_from_url: bool = False  # platform read from the URL, not from the upstream label
+    area_match: str = "name"
+    official: bool = False
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def primary_footprint(self) -> str:
+        return self.footprints[0]
+
+    def all_footprints(self) -> tuple[str, ...]:
+        """2022 footprints, then 2016/17 ones the council also belonged to."""
+        extra = [e["footprint"] for e in self.stp2016 if e["footprint"] not in self.footprints]
+        return tuple(dict.fromkeys([*self.footprints, *extra]))
+
+
+def _load(name: str) -> dict[str, Any]:
+    path = HERE / name
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RuntimeError(f"registry table {path} is missing: run .venv/bin/python tools/build_registry.py") from None
+
+
+def _tuples(record: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: (tuple(v) if k in names and isinstance(v, list) else v) for k, v in record.items()}
+
+
+_FP_FIELDS = set(Footprint.__dataclass_fields__)
+_COUNCIL_FIELDS = set(Council.__dataclass_fields__)
+_LIST_FIELDS = ("types", "names", "ons_codes", "ons_history", "aliases", "brand_names", "predecessors",
+                "successors", "boundary_notes", "sub_icb_locations", "official_publishers", "councils", "notes",
+                "footprints", "ltla22_codes", "stp2016")
+
+
+@lru_cache(maxsize=1)
+def _footprints_doc() -> dict[str, Any]:
+    return _load("footprints.json")
+
+
+@lru_cache(maxsize=1)
+def footprints() -> dict[str, Footprint]:
+    """All footprints by code (45: 41 carried-over codes, 3 synthetic pre-2018 STPs, and QHM)."""
+    raw = _footprints_doc()["footprints"]
+    return {code: Footprint(**_tuples({k: v for k, v in rec.items() if k in _FP_FIELDS}, _LIST_FIELDS))
+            for code, rec in sorted(raw.items())}
+
+
+def publishers() -> dict[str, dict[str, Any]]:
+    """Official publishers by name (NHS England national/regional pages, ICB and partnership sites); a copy."""
+    return copy.deepcopy(_footprints_doc()["publishers"])
+
+
+def places() -> dict[str, str]:
+    """Place names (council areas) lying mostly (>= 75%) in one footprint -> that footprint's code."""
+    return dict(_footprints_doc()["places"])
+
+
+@lru_cache(maxsize=1)
+def _councils() -> tuple[Council, ...]:
+    raw = _load("councils.json")["councils"]
+    return tuple(Council(**_tuples({k: v for k, v in rec.items() if k in _COUNCIL_FIELDS}, _LIST_FIELDS))
+                 for _, rec in sorted(raw.items()))
+
+
+def councils() -> list[Council]:
+    """Every English council in the registry (abolished ones too, marked), sorted by id."""
+    return list(_councils())
+
+
+# --------------------------------------------------------------------------- lookup
+
+# Words around a footprint's name that do not change which footprint is meant.
+_PREFIXES = re.compile(r"^(?:nhs|the)\s+")
+_SUFFIXES = re.compile(
+    r"\s+(?:integrated care (?:board|system|partnership)|icb|ics|icp|sustainability and transformation "
+    r"(?:plan|partnership)s?|stp|footprint|health and (?:social )?care partnership)$"
+)
+
+
+def name_key(text: str) -> str:
+    """Case- and punctuation-insensitive form of a name: 'NHS Kent & Medway ICB' -> 'nhs kent and medway icb'."""
+    text = text.lower().replace("&", " and ")
+    text = re.sub(r"['’.]", "", text)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def _core_key(text: str) -> str:
+    key = name_key(text)
+    for _ in range(3):  # "NHS X Health and Care Partnership ICS" style stacks
+        stripped = _SUFFIXES.sub("", _PREFIXES.sub("", key))
+        if stripped == key:
+            break
+        key = stripped
+    return key
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, str]:
+    """Lookup key -> footprint code; keys claimed by two footprints are left out (ambiguous)."""
+    claims: dict[str, set[str]] = {}
+    for code, fp in footprints().items():
+        keys = {name_key(code), *(name_key(c) for c in fp.ons_codes)}
+        for text in fp.match_names():
+            keys.update((name_key(text), _core_key(text)))
+        for key in keys:
+            if key:
+                claims.setdefault(key, set()).add(code)
+    return {key: next(iter(codes)) for key, codes in claims.items() if len(codes) == 1}
+
+
+@lru_cache(maxsize=1)
+def _sub_icb_index() -> dict[str, str]:
+    return {name_key(loc): code for code, fp in footprints().items() for loc in fp.sub_icb_locations}
+
+
+def find_footprint(name_or_code: str) -> Footprint | None:
+    """The footprint named by an ODS code, ONS code, name, alias or brand name (any case or punctuation)."""
+    if not isinstance(name_or_code, str) or not name_or_code.strip() or len(name_or_code) > 300:
+        return None
+    fps = footprints()
+    index = _index()
+    key = name_key(name_or_code)
+    code = index.get(key) or index.get(_core_key(name_or_code)) or _sub_icb_index().get(key)
+    return fps.get(code) if code else None
+
+
+# --------------------------------------------------------------------------- default sources
+
+def _source(name: str, footprint: str | None, kind: str, official: bool, start_urls: list[str],
+            allowed_domains: list[str], max_depth: int, options: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name, "footprint": footprint, "kind": kind, "official": official,
+        "start_urls": list(start_urls), "allowed_domains": list(allowed_domains), "max_depth": max_depth,
+        "schedule": DEFAULT_SCHEDULES[kind], "options": options,
+    }
+
+
+def _host_path(url: str) -> str:
+    return re.sub(r"^https?://", "", url.lower()).rstrip("/")
+
+
+def default_sources(*, include_abolished: bool = False) -> list[dict[str, Any]]:
+    """Every official publisher and every live ModernGov/CMIS council, as source dicts (see crawler.sources).
+
+    A publisher serving one footprint gets that footprint; NHS England (all footprints) and merged-ICB sites
+    get footprint None and list their footprints in options["footprints"], so documents are matched by text.
+    Councils sharing one committee site (e.g. Adur and Worthing) become one source.  Abolished councils are
+    left out unless include_abolished (their sites are mostly gone: use the Wayback Machine).
+    """
+    out: list[dict[str, Any]] = []
+    for name, pub in sorted(publishers().items()):
+        fps = pub["footprints"]
+        role = pub["role"]
+        options: dict[str, Any] = {"footprints": list(fps), "role": role, "title": pub["title"],
+                                   "confidence": pub["confidence"]}
+        if pub.get("path_prefixes"):
+            options["path_prefixes"] = list(pub["path_prefixes"])
+        if pub.get("note"):
+            options["note"] = pub["note"]
+        depth = DEFAULT_MAX_DEPTH["national" if role in ("national", "region") else "site"]
+        out.append(_source(name, fps[0] if len(fps) == 1 else None, "site", True, pub["start_urls"],
+                           pub["allowed_domains"], depth, options))
+
+    groups: dict[str, list[Council]] = {}
+    for council in _councils():
+        live_ok = council.crawl_by_default or (include_abolished and council.root_url)
+        if live_ok and council.platform in PLATFORM_KINDS:
+            groups.setdefault(_host_path(council.root_url or ""), []).append(council)
+    for members in groups.values():
+        members.sort(key=lambda c: (c.abolished, c.id))
+        first = members[0]
+        shares: dict[str, int] = {}
+        for council in members:
+            for code, n in council.lsoa_by_footprint.items():
+                shares[code] = shares.get(code, 0) + n
+        primary = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        all_fps = list(dict.fromkeys(code for c in members for code in (primary, *c.all_footprints())))
+        kind = PLATFORM_KINDS[first.platform]
+        host = re.sub(r"^https?://", "", first.root_url or "").split("/")[0]
+        options = {
+            "footprints": all_fps, "councils": [c.id for c in members], "council_names": [c.name for c in members],
+            "platform": first.platform, "base_url": first.base_url, "abolished": all(c.abolished for c in members),
+        }
+        out.append(_source("council-" + first.id.lower(), primary, kind, False, [first.root_url or ""], [host],
+                           DEFAULT_MAX_DEPTH[kind], options))
+    return out

@@ -1,0 +1,468 @@
+"""Build the shipped registry tables (crawler/registry/*.json) from /work/shared/registry/*.csv and the hand-kept TOML.
+
+Usage: .venv/bin/python tools/build_registry.py [--shared PATH] [--check] [--out DIR]
+  --check  build in memory and exit 1 if the shipped files differ (nothing is written).
+The output is deterministic: sorted keys, sorted lists where order carries no meaning, no timestamps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import re
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = ROOT / "crawler" / "registry"
+DEFAULT_SHARED = ROOT.parent / "shared" / "registry"
+OUTPUTS = ("footprints.json", "councils.json")
+CSV_FILES = (
+    "stp44_to_icb42.csv",
+    "icb22_codes.csv",
+    "sicbl22_to_icb22.csv",
+    "stp21_to_icb22_lsoa_overlap.csv",
+    "ltla22_to_icb22.csv",
+    "council_democracy_platforms.csv",
+)
+HAND_FILES = ("publishers.toml", "council_areas.toml", "boundaries.toml")
+SYNTHETIC_PREFIX = "STP-"  # key of a pre-2018 northern STP with no known ODS code: "STP-" + its 2017 ONS code
+ONS_CODE = re.compile(r"E54\d{6}")
+COMMITTEE_PLATFORMS = ("ModernGov", "CMIS")
+# Custom-HTML rows whose URL is plainly a ModernGov install (DOMAIN.md 5: mg*.aspx pages, /moderngov paths).
+MODERNGOV_URL_HINT = re.compile(r"/mg[A-Z]\w*\.aspx|/moderngov\b", re.IGNORECASE)
+# CMIS base URLs in the CSV point at a councillors page; the site root is the path before it.
+CMIS_PEOPLE_SEGMENT = re.compile(r"councillor|members", re.IGNORECASE)
+ROLE_TITLES = {"icb": "ICB website", "partnership": "STP/ICS partnership website",
+               "consultation": "NHS consultation website", "icb-2026-merged": "merged ICB website (2026)"}
+# Single words that are LTLA names but also ordinary words or common place names elsewhere: never used as
+# footprint evidence in documents (the full names of footprints still are).
+AMBIGUOUS_PLACES = {"Reading", "Bury", "Hart", "Eden", "Rugby", "Boston", "Sutton", "Wyre", "Halton", "Ashford",
+                    "Richmond", "Merton"}
+PLACE_SHARE = 0.75  # a place counts as evidence for a footprint only if that footprint holds this share of it
+
+
+class BuildError(Exception):
+    """The inputs do not fit together; the message names the row and the fix."""
+
+
+def read_csv(shared: Path, name: str) -> list[dict[str, str]]:
+    path = shared / name
+    if not path.is_file():
+        raise BuildError(f"missing registry input {path}: pass --shared DIR pointing at the shared registry folder")
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def read_toml(name: str) -> dict:
+    with (REGISTRY / name).open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def name_key(text: str) -> str:
+    """Compare place names across CSVs: lower case, '&' = 'and', no punctuation, no ', City of' suffix."""
+    text = text.lower().replace("&", " and ")
+    text = re.sub(r",\s*(city|county) of$", "", text)
+    text = re.sub(r"['’.]", "", text)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def short_icb_name(icb_name: str) -> str:
+    """'NHS South Yorkshire Integrated Care Board' -> 'South Yorkshire'."""
+    name = re.sub(r"^NHS\s+", "", icb_name)
+    return re.sub(r"\s+(Integrated Care Board|ICB)$", "", name).strip()
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+# --------------------------------------------------------------------------- footprints
+
+def build_footprints(shared: Path, publishers: dict, boundaries: dict) -> tuple[dict, dict]:
+    stp44 = read_csv(shared, "stp44_to_icb42.csv")
+    icb22 = read_csv(shared, "icb22_codes.csv")
+    sicbl = read_csv(shared, "sicbl22_to_icb22.csv")
+    overlap = read_csv(shared, "stp21_to_icb22_lsoa_overlap.csv")
+    if len(stp44) != 44 or len(icb22) != 42:
+        raise BuildError(f"expected 44 STP rows and 42 ICB rows, got {len(stp44)} and {len(icb22)}: check the CSVs")
+
+    fps: dict[str, dict] = {}
+
+    def blank(code: str) -> dict:
+        return {
+            "code": code, "synthetic_code": False, "types": [], "name": "", "names": [], "short_name": "",
+            "ons_codes": [], "ons_history": [], "region": "", "region_code": "", "aliases": [],
+            "brand_names": [], "predecessors": [], "successors": [], "boundary_notes": [],
+            "sub_icb_locations": [], "official_publishers": [], "site_gap": None, "notes": [],
+        }
+
+    for row in stp44:
+        ods = row["stp_ods_code"]
+        synthetic = ods.upper() == "UNKNOWN"
+        code = SYNTHETIC_PREFIX + row["stp17_code"] if synthetic else ods
+        fp = fps.setdefault(code, blank(code))
+        fp["types"].append("stp-2016")
+        fp["name"] = row["stp17_name"]
+        fp["names"].append({"name": row["stp17_name"], "period": "2016/17 STP"})
+        fp["region"], fp["region_code"] = row["nhse_region_2019"], row["region_code_2019"]
+        fp["aliases"].extend(split_list(row["stp_aliases"]))
+        history = row["ons_code_history"]
+        fp["ons_history"].append(history)
+        if synthetic:
+            fp["synthetic_code"] = True
+            fp["ons_codes"].append(row["stp17_code"])  # later codes belong to the merged footprint, not this one
+            fp["notes"].append(
+                f"No ODS Q-code is known for this pre-2018 STP ({row['q_code_confidence']}); "
+                f"'{code}' is a stable synthetic key made from its 2017 ONS code, not an NHS code."
+            )
+        else:
+            fp["ons_codes"].extend(ONS_CODE.findall(row["stp17_code"] + " " + history + " " + row["icb22_ons_code"]))
+            fp["notes"].append(f"ODS code confidence: {row['q_code_confidence']}")
+        if row["split_or_boundary_notes"]:
+            fp["boundary_notes"].append(row["split_or_boundary_notes"])
+
+    for row in icb22:
+        code = row["icb22_code_h"]
+        fp = fps.setdefault(code, blank(code))
+        fp["types"].append("icb-2022")
+        fp["names"].append({"name": row["icb22_name"], "period": "2022 ICB"})
+        fp["name"] = row["icb22_name"]
+        fp["short_name"] = short_icb_name(row["icb22_name"])
+        fp["ons_codes"].append(row["icb22_code"])
+        fp["aliases"].append(fp["short_name"])
+
+    # QHM (Cumbria and North East, then NENC) is not one of the 44: take its region from a predecessor.
+    region_of: dict[str, tuple[str, str]] = {}
+    for r in stp44:
+        region_of.setdefault(r["icb22_ods_code"], (r["nhse_region_2019"], r["region_code_2019"]))
+    for code, fp in fps.items():
+        if not fp["region"]:
+            fp["region"], fp["region_code"] = region_of.get(code, ("", ""))
+        if not fp["short_name"]:
+            fp["short_name"] = fp["name"]
+
+    ons_owner: dict[str, str] = {}
+    for code, fp in fps.items():
+        for ons in fp["ons_codes"]:
+            ons_owner.setdefault(ons, code)
+
+    for row in overlap:  # STP names of April 2021 (often the partnership's brand) are aliases too
+        owner = ons_owner.get(row["stp21_code"])
+        if owner is None:
+            raise BuildError(f"stp21 code {row['stp21_code']} ({row['stp21_name']}) matches no footprint: "
+                             "add it to the ONS history in stp44_to_icb42.csv")
+        fps[owner]["aliases"].append(row["stp21_name"])
+        if row["stp21_code"] == "E54000050":
+            fps[owner]["names"].append({"name": "Cumbria and North East", "period": "2018-2022 STP/ICS"})
+
+    links: list[dict] = []
+    by_stp21: dict[str, list[dict]] = defaultdict(list)
+    for row in overlap:
+        by_stp21[row["stp21_code"]].append(row)
+    for stp21, rows in by_stp21.items():
+        source = ons_owner[stp21]
+        note = "; ".join(fps[source]["boundary_notes"]) or "part of the footprint"
+        for row in rows:
+            if row["icb22_code_h"] != source:
+                links.append({"from": source, "to": row["icb22_code_h"], "when": "2022-07",
+                              "part": f"{row['n_lsoa']} LSOAs: {note}", "lsoa": int(row["n_lsoa"]),
+                              "confidence": "D"})
+    for move in boundaries.get("move", []):
+        for end in (move["from"], move["to"]):
+            if end not in fps:
+                raise BuildError(f"boundaries.toml names unknown footprint {end!r}: use an ODS code or STP-E54... key")
+        links.append({"from": move["from"], "to": move["to"], "when": move["when"], "part": move["part"],
+                      "lsoa": None, "confidence": move.get("confidence", "K")})
+    for link in links:
+        fps[link["from"]]["successors"].append({k: link[k] for k in ("to", "when", "part", "lsoa", "confidence")})
+        fps[link["to"]]["predecessors"].append(
+            {"from": link["from"], "when": link["when"], "part": link["part"], "lsoa": link["lsoa"],
+             "confidence": link["confidence"]})
+
+    for row in sicbl:
+        code = row["icb22_code_h"]
+        if code not in fps:
+            raise BuildError(f"sub-ICB location {row['sicbl22_code_h']} names unknown ICB {code}")
+        fps[code]["sub_icb_locations"].append(row["sicbl22_code_h"])
+
+    for code, entries in publishers.get("brands", {}).items():
+        if code not in fps:
+            raise BuildError(f"publishers.toml [brands] names unknown footprint {code!r}")
+        fps[code]["brand_names"] = [{"name": name, "confidence": conf} for name, conf in entries]
+
+    pubs = build_publishers(publishers, fps)
+    for code, fp in fps.items():
+        brand_keys = {name_key(b["name"]) for b in fp["brand_names"]}
+        seen: set[str] = {name_key(fp["name"])}
+        aliases = []
+        for alias in fp["aliases"]:
+            key = name_key(alias)
+            if key and key not in seen and key not in brand_keys:
+                seen.add(key)
+                aliases.append(alias)
+        fp["aliases"] = sorted(aliases, key=str.lower)
+        fp["ons_codes"] = list(dict.fromkeys(fp["ons_codes"]))
+        fp["types"] = sorted(set(fp["types"]), key=["stp-2016", "icb-2022"].index)
+        fp["sub_icb_locations"].sort()
+        fp["predecessors"].sort(key=lambda p: (p["when"], p["from"]))
+        fp["successors"].sort(key=lambda s: (s["when"], s["to"]))
+        fp["official_publishers"] = sorted(n for n, p in pubs.items() if code in p["footprints"])
+        if not any(pubs[n]["role"] in ("icb", "partnership") for n in fp["official_publishers"]):
+            fp["site_gap"] = ("no ICB or partnership website recorded in DOMAIN.md: only NHS England pages are "
+                              "crawled by default; add the site in a user sources file")
+    return fps, pubs
+
+
+def build_publishers(publishers: dict, fps: dict) -> dict[str, dict]:
+    pubs: dict[str, dict] = {}
+    national = publishers["national"]
+    pubs[national["name"]] = {
+        "name": national["name"], "title": national["title"], "role": "national", "kind": "site",
+        "official": True, "start_urls": national["start_urls"], "allowed_domains": national["allowed_domains"],
+        "path_prefixes": national.get("path_prefixes", []), "footprints": sorted(fps),
+        "confidence": national.get("confidence", "K"), "note": national.get("note"),
+    }
+    for reg in publishers.get("regional", []):
+        members = sorted(c for c, fp in fps.items() if fp["region"] == reg["region"])
+        if not members:
+            raise BuildError(f"regional publisher {reg['name']} names region {reg['region']!r} that no footprint has")
+        pubs[reg["name"]] = {
+            "name": reg["name"], "title": reg["title"], "role": "region", "kind": "site", "official": True,
+            "start_urls": reg["start_urls"], "allowed_domains": reg["allowed_domains"],
+            "path_prefixes": reg.get("path_prefixes", []), "footprints": members,
+            "confidence": reg.get("confidence", "K"), "note": reg.get("note"),
+        }
+    for site in publishers.get("site", []):
+        for code in site["footprints"]:
+            if code not in fps:
+                raise BuildError(f"publishers.toml [[site]] {site['start_urls'][0]} names unknown footprint {code!r}")
+        host = host_of(site["start_urls"][0])
+        name = "site-" + host
+        if name in pubs:
+            raise BuildError(f"publishers.toml lists {host} twice: merge the entries")
+        first = fps[site["footprints"][0]]
+        what = ROLE_TITLES.get(site["role"], site["role"] + " website")
+        pubs[name] = {
+            "name": name, "title": f"{first['short_name']}: {what} ({host})", "role": site["role"],
+            "kind": "site", "official": True, "start_urls": site["start_urls"],
+            "allowed_domains": sorted({host_of(u) for u in site["start_urls"]}), "path_prefixes": [],
+            "footprints": list(site["footprints"]), "confidence": site.get("confidence", "V"),
+            "note": site.get("note"),
+        }
+    return pubs
+
+
+# --------------------------------------------------------------------------- councils
+
+def council_root(platform: str, base_url: str) -> str | None:
+    """The URL a committee-system spider starts from (site root with a trailing slash), or None."""
+    if not base_url:
+        return None
+    parts = urlsplit(base_url)
+    if not parts.hostname:
+        return None
+    segments = [s for s in parts.path.split("/") if s]
+    if platform == "CMIS" or MODERNGOV_URL_HINT.search(parts.path):
+        kept = []
+        for seg in segments:
+            if CMIS_PEOPLE_SEGMENT.search(seg) or seg.lower().endswith(".aspx"):
+                break
+            kept.append(seg)
+        segments = kept
+    path = "/" + "/".join(segments) + ("/" if segments else "")
+    return f"{parts.scheme or 'https'}://{parts.hostname.lower()}{path}"
+
+
+def build_councils(shared: Path, areas_toml: dict, fps: dict) -> dict[str, dict]:
+    rows = read_csv(shared, "council_democracy_platforms.csv")
+    ltla_rows = read_csv(shared, "ltla22_to_icb22.csv")
+    ltla_by_key: dict[str, list[dict]] = defaultdict(list)
+    for row in ltla_rows:
+        ltla_by_key[name_key(row["ltla22_name"])].append(row)
+    manual = areas_toml.get("areas", {})
+    names_fix = areas_toml.get("names", {})
+    slugs = {row["slug"] for row in rows}
+    for slug in list(manual) + list(names_fix):
+        if slug not in slugs:
+            raise BuildError(f"council_areas.toml names council {slug!r} that is not in council_democracy_platforms.csv")
+
+    stp2016: dict[str, list[dict]] = defaultdict(list)
+    for entry in areas_toml.get("stp2016", []):
+        if entry["footprint"] not in fps:
+            raise BuildError(f"council_areas.toml [[stp2016]] names unknown footprint {entry['footprint']!r}")
+        for slug in entry["councils"]:
+            if slug not in slugs:
+                raise BuildError(f"council_areas.toml [[stp2016]] names unknown council {slug!r}")
+            stp2016[slug].append({"footprint": entry["footprint"], "part": entry["part"],
+                                  "confidence": entry["confidence"]})
+
+    out: dict[str, dict] = {}
+    unmatched = []
+    for row in rows:
+        if row["territory"] != "ENG":
+            continue  # the NHS plans tracked here are England's
+        slug = row["slug"]
+        if slug in manual:
+            keys = [name_key(n) for n in manual[slug]]
+            missing = [n for n, k in zip(manual[slug], keys) if k not in ltla_by_key]
+            if missing:
+                raise BuildError(f"council_areas.toml: {slug} lists {missing} that are not LTLA22 names")
+            match = "hand-kept area list"
+        else:
+            keys = [k for k in candidate_keys(slug, row["name"]) if k in ltla_by_key][:1]
+            match = "name"
+        if not keys:
+            unmatched.append(f"{slug} ({row['name']})")
+            continue
+        shares: dict[str, int] = defaultdict(int)
+        ltla_codes = set()
+        for key in keys:
+            for lrow in ltla_by_key[key]:
+                shares[lrow["icb22_code_h"]] += int(lrow["n_lsoa"])
+                ltla_codes.add(lrow["ltla22_code"])
+        ranked = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
+        platform, detected = row["cms_type"], False
+        if platform not in COMMITTEE_PLATFORMS and MODERNGOV_URL_HINT.search(row["base_url"] or ""):
+            platform, detected = "ModernGov", True
+        live = not row["end_date"]
+        root = council_root(platform, row["base_url"]) if platform in COMMITTEE_PLATFORMS else None
+        out[slug] = {
+            "id": slug, "code": row["code"], "name": names_fix.get(slug, row["name"]), "subtype": row["subtype"],
+            "territory": row["territory"], "platform": platform or "unknown",
+            "platform_from_url": detected, "base_url": row["base_url"] or None, "root_url": root,
+            "end_date": row["end_date"] or None, "abolished": not live,
+            "crawl_by_default": bool(live and root),
+            "footprints": [code for code, _ in ranked],
+            "lsoa_by_footprint": dict(ranked),
+            "ltla22_codes": sorted(ltla_codes), "area_match": match,
+            "stp2016": sorted(stp2016.get(slug, []), key=lambda e: e["footprint"]),
+            "official": False,
+        }
+    if unmatched:
+        raise BuildError("councils with no 2022 area: " + "; ".join(unmatched)
+                         + ": add them to [areas] in crawler/registry/council_areas.toml")
+    return out
+
+
+def candidate_keys(slug: str, name: str) -> list[str]:
+    """Name forms to look up in the LTLA22 table: the slug's place part, then the name without council words."""
+    keys = []
+    if "-" in slug:
+        keys.append(name_key(slug.split("-", 1)[1].replace("-", " ")))
+    stripped = name_key(name)
+    stripped = re.sub(r"^(the |london borough of |royal borough of |borough of |council of the )", "", stripped)
+    stripped = re.sub(r" (metropolitan (borough|district) council|city and district council|borough council|"
+                      r"district council|city council|county council|council)$", "", stripped)
+    keys.append(stripped)
+    keys += [re.sub(r"^city of ", "", k) for k in keys]
+    return list(dict.fromkeys(k for k in keys if k))
+
+
+# --------------------------------------------------------------------------- places
+
+COUNCIL_WORDS = re.compile(
+    r"^(?:the |london borough of |royal borough of |borough of |council of the )|"
+    r" (?:metropolitan (?:borough|district) council|city and district council|borough council|district council|"
+    r"city council|county council|council)$", re.IGNORECASE)
+
+
+def build_places(shared: Path, councils: dict) -> dict[str, str]:
+    """Place name as written in documents -> footprint code, for places lying (mostly) in one footprint."""
+    shares: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in read_csv(shared, "ltla22_to_icb22.csv"):
+        name = re.sub(r",\s*(City|County) of$", "", row["ltla22_name"]).replace("St. ", "St ")
+        shares[name][row["icb22_code_h"]] += int(row["n_lsoa"])
+    for council in councils.values():
+        name = council["name"]
+        for _ in range(2):
+            name = COUNCIL_WORDS.sub("", name).strip()
+        name = re.sub(r"^City of ", "", name)
+        if council["abolished"] or not name or name in shares:
+            continue
+        for code, n in council["lsoa_by_footprint"].items():
+            shares[name][code] += n
+    places = {}
+    for name, by_fp in shares.items():
+        total = sum(by_fp.values())
+        code, n = max(by_fp.items(), key=lambda kv: (kv[1], kv[0]))
+        if name not in AMBIGUOUS_PLACES and n / total >= PLACE_SHARE:
+            places[name] = code
+    return dict(sorted(places.items()))
+
+
+# --------------------------------------------------------------------------- assemble
+
+def build(shared: Path) -> dict[str, str]:
+    """Return {file name: exact text} for every shipped table."""
+    publishers = read_toml("publishers.toml")
+    areas = read_toml("council_areas.toml")
+    boundaries = read_toml("boundaries.toml")
+    fps, pubs = build_footprints(shared, publishers, boundaries)
+    councils = build_councils(shared, areas, fps)
+    for slug, council in councils.items():
+        for code in council["footprints"] + [e["footprint"] for e in council["stp2016"]]:
+            fps[code].setdefault("councils", [])
+            if slug not in fps[code]["councils"]:
+                fps[code]["councils"].append(slug)
+    for fp in fps.values():
+        fp["councils"] = sorted(fp.get("councils", []))
+
+    inputs = {name: sha256(shared / name) for name in CSV_FILES}
+    inputs.update({f"crawler/registry/{name}": sha256(REGISTRY / name) for name in HAND_FILES})
+    about = ("Generated by tools/build_registry.py from the shared registry CSVs and the hand-kept TOML beside "
+             "this file. Do not edit: change the inputs and rebuild.")
+    footprints_doc = {"about": about, "inputs": inputs, "synthetic_key_prefix": SYNTHETIC_PREFIX,
+                      "footprints": fps, "publishers": pubs, "places": build_places(shared, councils),
+                      "ambiguous_places": sorted(AMBIGUOUS_PLACES)}
+    councils_doc = {"about": about, "inputs": inputs, "councils": councils}
+    return {"footprints.json": dump(footprints_doc), "councils.json": dump(councils_doc)}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def dump(doc: dict) -> str:
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="folder holding the registry CSVs")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the shipped files are out of date")
+    parser.add_argument("--out", type=Path, default=REGISTRY, help="folder of the shipped tables (default: %(default)s)")
+    args = parser.parse_args(argv)
+    out = args.out
+    try:
+        built = build(args.shared)
+    except (BuildError, KeyError, ValueError, tomllib.TOMLDecodeError) as exc:
+        print(f"build_registry: {exc}", file=sys.stderr)
+        return 2
+    stale = [name for name, text in built.items()
+             if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+    if args.check:
+        if stale:
+            print("build_registry: out of date: " + ", ".join(stale)
+                  + " (run .venv/bin/python tools/build_registry.py)", file=sys.stderr)
+            return 1
+        print("build_registry: shipped tables are up to date")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        (out / name).write_text(built[name], encoding="utf-8")
+    print(f"build_registry: wrote {', '.join(stale) or 'nothing (up to date)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
