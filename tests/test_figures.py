@@ -1,0 +1,262 @@
+"""Figures, services and sites found in text; how a change moved them; the summary and significance rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tracker.diff import diff_texts
+from tracker.figures import (
+    FigureChange,
+    compare_figures,
+    find_figures,
+    find_service_changes,
+    is_significant,
+    significance,
+    summarise,
+)
+
+
+@pytest.mark.parametrize(
+    "text, kind, value",
+    [
+        ("£571m", "money", 571e6),
+        ("£1.2bn", "money", 1.2e9),
+        ("£571 million", "money", 571e6),
+        ("571 million pounds", "money", 571e6),
+        ("£20,000", "money", 20_000.0),
+        ("£3.5 billion", "money", 3.5e9),
+        ("180 beds", "beds", 180.0),
+        ("120 acute beds", "beds", 120.0),
+        ("bed base of 180", "beds", 180.0),
+        ("reduce beds by 120", "beds", 120.0),
+        ("45 WTE", "posts", 45.0),
+        ("120 posts", "posts", 120.0),
+        ("30 FTE", "posts", 30.0),
+        ("12%", "percent", 12.0),
+        ("12 per cent", "percent", 12.0),
+        ("April 2017", "date", "2017-04"),
+        ("1 April 2019", "date", "2019-04-01"),
+        ("31/03/2021", "date", "2021-03-31"),
+        ("2017/18", "date", "2017/18"),
+        ("2019-2020", "date", "2019/20"),
+    ],
+)
+def test_find_figures_kinds_and_values(text: str, kind: str, value: float | str) -> None:
+    sentence = f"The plan includes {text} in the footprint."
+    figures = find_figures(sentence)
+    assert [(f.kind, f.value, f.text) for f in figures] == [(kind, value, text)]
+    assert sentence[figures[0].start : figures[0].end] == text
+
+
+@pytest.mark.parametrize("text", ["in 2017 we", "we may 2017 see", "2017/99 code", "page 12 of 40", "10 bedrooms"])
+def test_find_figures_does_not_invent_figures(text: str) -> None:
+    assert find_figures(text) == []
+
+
+def test_money_scale_needs_a_word_boundary() -> None:
+    assert [(f.text, f.value) for f in find_figures("costs £5 more or less")] == [("£5", 5.0)]
+
+
+def test_figures_in_a_sentence_do_not_overlap() -> None:
+    text = "A bed base of 180 and 120 acute beds, costing £12.5m (8%) from 1 April 2019."
+    assert [f.text for f in find_figures(text)] == ["bed base of 180", "120 acute beds", "£12.5m", "8%", "1 April 2019"]
+
+
+def _ops(before: str, after: str) -> list[tuple[int, str]]:
+    return diff_texts(before, after).ops
+
+
+def test_figure_in_an_unchanged_passage_is_not_a_change() -> None:
+    before = "Acute bed reduction of 180 beds. The partnership will consult widely."
+    after = "Acute bed reduction of 180 beds. The partnership will consult widely in 2017/18 with the public."
+    changes = compare_figures(before, after, _ops(before, after))
+    assert [(c.before, c.after) for c in changes] == [(None, "2017/18")]
+
+
+def test_figure_paired_with_its_counterpart_by_context() -> None:
+    before = "Acute bed reduction of 180 beds. Community beds: 90 beds. Savings of £571m by 2020/21."
+    after = "Acute bed reduction of 320 beds. Community beds: 90 beds. Savings of £600m by 2020/21."
+    changes = compare_figures(before, after, _ops(before, after))
+    assert [(c.kind, c.before, c.after, c.context) for c in changes] == [
+        ("beds", "180 beds", "320 beds", "Acute bed reduction"),
+        ("money", "£571m", "£600m", "Savings"),
+    ]
+
+
+def test_reworded_figure_with_the_same_value_is_not_a_change() -> None:
+    before = "The financial gap is £571m by 2020/21."
+    after = "By 2020/21 the system faces a financial gap of £571 million."
+    assert [c for c in compare_figures(before, after, _ops(before, after)) if c.kind == "money"] == []
+
+
+def test_added_and_removed_figures_have_one_side_none() -> None:
+    before = "We will recruit 45 WTE nurses. Maternity services stay as they are."
+    after = "Maternity services stay as they are. Savings of £20,000 a year."
+    changes = compare_figures(before, after, _ops(before, after))
+    assert ("posts", "45 WTE", None) in [(c.kind, c.before, c.after) for c in changes]
+    assert ("money", None, "£20,000") in [(c.kind, c.before, c.after) for c in changes]
+    assert FigureChange("money", None, "£20,000", "Savings").to_json() == {
+        "before": None, "after": "£20,000", "context": "Savings", "kind": "money",
+    }  # fmt: skip
+
+
+def test_compare_figures_uses_the_ops_texts_when_given_raw_texts() -> None:
+    before = "Acute bed\nreduction of 180\nbeds."
+    after = "Acute bed reduction of 320 beds."
+    changes = compare_figures(before, after, _ops(before, after))
+    assert [(c.before, c.after, c.context) for c in changes] == [("180 beds", "320 beds", "Acute bed reduction")]
+
+
+# -- services and sites -----------------------------------------------------------------------------------------
+
+
+def test_service_changes_new_removed_changed() -> None:
+    added = [
+        "Bassetlaw A&E to close overnight from April 2017.",
+        "The midwife-led unit at Barnsley will be consolidated with Rotherham.",
+        "We will improve stroke outcomes.",  # a service but no action
+        "Activity will reduce through prevention.",  # an action but no service
+    ]
+    removed = ["The midwife-led unit at Barnsley will be consolidated with Doncaster.", "Paediatric inpatient care will transfer to Sheffield."]
+    assert find_service_changes(added, removed) == [
+        "new: Bassetlaw A&E to close overnight from April 2017.",
+        "changed: The midwife-led unit at Barnsley will be consolidated with Rotherham.",
+        "removed: Paediatric inpatient care will transfer to Sheffield.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "passage",
+    [
+        "Closure of the emergency department at night.",
+        "Obstetric services will be centralised at one site.",
+        "Hyper-acute stroke units will merge.",
+        "Two community hospitals are to be downgraded.",
+        "Reduce beds by 120.",
+        "Urgent treatment centres will relocate.",
+        "Neonatal services will be suspended.",
+        "We will centralize paediatric surgery.",
+    ],
+)
+def test_service_vocabulary(passage: str) -> None:
+    assert find_service_changes([passage], []) == [f"new: {passage}"]
+
+
+# -- summary ----------------------------------------------------------------------------------------------------
+
+
+def test_summary_for_figure_and_service_change() -> None:
+    before = "Acute bed reduction: 180 beds.\n\nBassetlaw A&E remains open."
+    after = "Acute bed reduction: 320 beds.\n\nBassetlaw A&E to close overnight from April 2017."
+    change = diff_texts(before, after)
+    assert change.summary == (
+        "Acute bed reduction changed from 180 beds to 320 beds; new: Bassetlaw A&E to close overnight from April 2017."
+    )
+
+
+def test_summary_without_figures_or_services_counts_words_and_quotes() -> None:
+    before = "The partnership will engage with patients.\n\nGovernance arrangements are set out below."
+    after = "The partnership will engage with patients, carers and the voluntary sector.\n\nGovernance arrangements are set out below."
+    change = diff_texts(before, after)
+    assert change.summary == (
+        '5 words added, 0 removed; first added: "The partnership will engage with patients, carers and the voluntary sector."'
+    )
+
+
+def test_summary_of_nothing_and_of_many_figures() -> None:
+    assert summarise([], [], [], []) == "No changes."
+    many = [FigureChange("beds", f"{n} beds", f"{n + 1} beds", f"Ward {n}") for n in range(5)]
+    text = summarise(many, [], [], [])
+    assert text == (
+        "Ward 0 changed from 0 beds to 1 beds; Ward 1 changed from 1 beds to 2 beds; "
+        "Ward 2 changed from 2 beds to 3 beds; and 2 more changes."
+    )
+
+
+def test_summary_leaves_out_page_review_stamps() -> None:
+    stamp = FigureChange("date", "23 June 2022", "31 March 2026", "Page last reviewed")
+    assert summarise([stamp], ["Page last reviewed: 31 March 2026"], [], [], words_added=4, words_removed=4) == (
+        '4 words added, 4 removed; first added: "Page last reviewed: 31 March 2026"'
+    )
+
+
+# -- significance -----------------------------------------------------------------------------------------------
+
+BASE = (
+    "Our plan for South Yorkshire and Bassetlaw.\n\n"
+    "We will move care closer to home and invest in general practice across the footprint.\n\n"
+    "Page last reviewed: 31 March 2026"
+)
+
+
+@pytest.mark.parametrize(
+    "after, expected, reason",
+    [
+        (BASE.replace("home and", "home  and\n"), False, "no change"),
+        (BASE.replace("home and", "home, and").replace("We will", "we will"), False, "only cosmetic edits (spacing, punctuation, letter case, split words) changed"),
+        (BASE.replace("general practice", "gene ral practice"), False, "only cosmetic edits (spacing, punctuation, letter case, split words) changed"),
+        (BASE.replace("31 March 2026", "1 May 2026") + "\n\nMedia review due: 9 March 2026", False, "only boilerplate (page dates, cookie or survey text) changed"),
+        (BASE.replace("31 March 2026", "12 June 2026"), False, "only boilerplate (page dates, cookie or survey text) changed"),
+        (BASE + "\n\nWe use cookies to improve your experience. Accept all cookies", False, "only boilerplate (page dates, cookie or survey text) changed"),
+        (BASE.replace("invest in", "invest heavily in"), False, "minor wording change (heavily)"),
+        (BASE + "\n\nWe will invest £2.5m in 2018.", True, "figure changed: We will invest: £2.5m added"),
+        (BASE.replace("move care", "close Bassetlaw A&E and move care"), True, "service or site change: new: We will close Bassetlaw A&E and move care closer to home and invest in general practice across the footprint."),
+        (BASE.replace("general practice", "community pharmacy and digital services for older people"), True, "8 content words changed"),
+        (BASE.replace("the footprint", "the 5 places"), True, "a number changed: 5"),
+    ],
+)
+def test_significance_rule(after: str, expected: bool, reason: str) -> None:
+    change = diff_texts(BASE, after)
+    assert significance(change) == (expected, reason)
+    assert is_significant(change) is expected
+
+
+# -- real pages and papers --------------------------------------------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+SERIES = CORPUS / "html-versions" / "nhs-page-text-series"
+
+
+def _corpus(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"corpus file not found: {path} (shared/ sits beside the project)")
+    return path
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    "page, a, b, expected, reason_start",
+    [
+        ("www-nhs-uk-conditions-burns-and-scalds", "2026-05-01", "2026-07-01", True, "a number changed: 30"),
+        ("www-nhs-uk-conditions-broken-finger", "2026-02-01", "2026-05-01", False, "only cosmetic edits"),  # "paracetamo l"
+        ("www-nhs-uk-conditions-broken-finger", "2026-05-01", "2026-07-01", False, "only boilerplate"),  # survey box
+        ("www-gov-uk-guidance-general-information-assessing-fitness-to-drive", "2026-02-01", "2026-07-01", False, "only cosmetic edits"),
+        ("www-nhs-uk-medicines-paracetamol-for-adults-how-and-when-to-take-paracetamol-for-adults", "2026-02-01", "2026-05-01", True, "a number changed"),
+        ("www-nhs-uk-pregnancy-related-conditions-common-symptoms-vaginal-bleeding", "2026-04-01", "2026-06-01", True, "20 content words changed"),  # a video added
+    ],
+)
+def test_real_nhs_page_changes(page: str, a: str, b: str, expected: bool, reason_start: str) -> None:
+    before = _corpus(SERIES / page / f"{a}.txt").read_text(encoding="utf-8")
+    after = _corpus(SERIES / page / f"{b}.txt").read_text(encoding="utf-8")
+    significant, reason = significance(diff_texts(before, after))
+    assert significant is expected and reason.startswith(reason_start), reason
+
+
+@pytest.mark.corpus
+def test_real_council_paper_with_relabelled_appendix_is_not_significant() -> None:
+    pdfium = pytest.importorskip("pypdfium2")
+    folder = CORPUS / "pdf" / "uk-kcc" / "versions"
+
+    def text(name: str) -> str:
+        pdf = pdfium.PdfDocument(str(_corpus(folder / name)))
+        try:
+            return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        finally:
+            pdf.close()
+
+    change = diff_texts(text("InvestmentStrategy-v1-cabinet-2025-01-30.pdf"), text("InvestmentStrategy-v2-council-2025-02-13.pdf"))
+    assert "[-M -]{+N +}" in change.to_text().replace("\n", " ") or "APPENDIX [-M" in change.to_text()
+    assert change.figures == []
+    assert significance(change) == (False, "minor wording change (only stop words or single letters)")
