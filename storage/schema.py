@@ -187,9 +187,60 @@ def _m001_archive(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m002_alerts(db: sqlite_utils.Database) -> None:
+    # Subscriptions and the outbox of alerts (alerts/, through storage/outbox.py).
+    _run(
+        db,
+        """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            address TEXT NOT NULL,                   -- email address, webhook URL or apprise URL
+            channel TEXT NOT NULL,                   -- email, webhook, apprise
+            footprints TEXT NOT NULL DEFAULT '[]',   -- JSON lists, an empty list matches everything
+            kinds TEXT NOT NULL DEFAULT '[]',
+            generations TEXT NOT NULL DEFAULT '[]',
+            keywords TEXT NOT NULL DEFAULT '[]',
+            mode TEXT NOT NULL DEFAULT 'immediate',  -- immediate, daily, weekly
+            status TEXT NOT NULL,                    -- pending (awaiting confirmation), active, unsubscribed
+            secret TEXT,                             -- webhook signing key
+            confirm_token_sha256 TEXT UNIQUE,        -- only the hash of the confirmation token is kept
+            confirm_expires_at TEXT,
+            unsubscribe_token TEXT UNIQUE,           -- in every message sent, cleared once used
+            created_at TEXT NOT NULL,
+            confirmed_at TEXT,
+            unsubscribed_at TEXT,
+            event_cursor INTEGER NOT NULL DEFAULT 0, -- events up to this id were matched against it
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            failing_since TEXT,
+            last_error TEXT,
+            last_success_at TEXT
+        );
+        CREATE INDEX subscriptions_address ON subscriptions(address);
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES subscriptions(id),
+            event_id INTEGER NOT NULL REFERENCES events(id),
+            digest_key TEXT,                         -- NULL: sent alone; else the period it is gathered in
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending, sending, sent, cancelled
+            enqueued_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            claimed_at TEXT,
+            last_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            UNIQUE (event_id, subscription_id)
+        );
+        CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+        CREATE INDEX deliveries_subscription ON deliveries(subscription_id, status);
+        """,
+    )
+
+
 # Append only: a released migration is never edited, a new one is added after it.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_archive,
+    _m002_alerts,
 ]
 
 
