@@ -212,7 +212,8 @@ def diff(
     elif fmt == "html":
         sys.stdout.write(
             "<!doctype html><meta charset=utf-8><title>stp-tracker diff</title>"
-            f"<style>{DIFF_CSS}</style><p>Version {before} → {after}</p>" + change.to_html(side_by_side=side_by_side)
+            f"<style>{DIFF_CSS}</style><p>Version {before} → {after}</p>"
+            + change.to_html(side_by_side=side_by_side, css=False)
         )
     elif fmt == "text":
         out.print(f"version {before} -> {after}: {change.summary}", markup=False, highlight=False)
@@ -351,7 +352,7 @@ def test_diff(
     """
     from .diff import DIFF_CSS, diff_texts
     from .extract import extract
-    from .figures import is_significant
+    from .figures import significance
 
     texts = []
     for item in (file_a, file_b):
@@ -361,13 +362,12 @@ def test_diff(
             fail(f"{item}: no text ({result.status}: {result.error or 'no reason given'})")
         texts.append(result.text)
     change = diff_texts(texts[0], texts[1])
-    verdict = is_significant(change)
-    significant, reason = verdict if isinstance(verdict, tuple) else (verdict, "")
+    significant, reason = significance(change)
     if fmt == "json":
         sys.stdout.write(json.dumps({**change.to_json(), "significant": significant, "reason": reason}) + "\n")
         return
     if fmt == "html":
-        sys.stdout.write(f"<!doctype html><meta charset=utf-8><style>{DIFF_CSS}</style>" + change.to_html())
+        sys.stdout.write(f"<!doctype html><meta charset=utf-8><style>{DIFF_CSS}</style>" + change.to_html(css=False))
         return
     out.print(change.to_text(), markup=False, highlight=False)
     err.print(f"summary: {change.summary}", markup=False, highlight=False)

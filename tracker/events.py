@@ -63,10 +63,10 @@ class _Decider:
         first = (self.sources.get(source) or {}).get("first_crawl_id")
         return first is None or first == self.crawl_id
 
-    def event(self, kind: str, doc: dict, summary: str, **kw: Any) -> Event:
+    def event(self, kind: str, doc: dict, summary: str, *, quiet: bool = False, **kw: Any) -> Event:
         event = Event(kind=kind, document_id=doc["id"], summary=summary, crawl_id=self.crawl_id,
                       footprint=doc.get("footprint"), generation=doc.get("generation"),
-                      alert=kind in ALERT_KINDS and not kw.pop("quiet", False), **kw)
+                      alert=kind in ALERT_KINDS and not quiet, **kw)
         self.events.append(event)
         return event
 
@@ -114,14 +114,13 @@ class _Decider:
         if not prior:
             self.first_sight(doc, meta, sightings, official_now, version_now, base, relevant)
         else:
-            version_before = prior[-1]["version_id"]
             announced = meta.get("announced")
             if (relevant and doc["kind"] == "plan" and announced in ("leaked", "baseline-unofficial")
                     and official_now and not self.version_draft(version_now)):
                 self.publication(doc, meta, version_now, base, leaked_version=meta.get("leaked_version"))
-            elif relevant and version_now != version_before:
-                self.revision(doc, version_before, version_now, base)
-            self.moves_and_returns(doc, meta, sightings, prior)
+            elif relevant:
+                self.revision_check(doc, sightings, prior)
+            self.moves_and_returns(doc, meta, sightings, prior, relevant)
         self.archive.update_document(doc["id"], meta=meta,
                                      status="withdrawn" if self.gone_everywhere(meta, doc["id"]) else "live")
 
@@ -208,6 +207,31 @@ class _Decider:
         data["significant"] = _significant(change)
         return data
 
+    def revision_check(self, doc: dict, sightings: list[dict], prior: list[dict]) -> None:
+        """A revision is judged per source: what this source serves now against what it served before.
+        An official and a council copy may differ for months; that alone is not a change. A version the source
+        served before (A -> B -> A) is a change back; a version new to the archive is a change wherever seen."""
+        last_prior: dict[str, dict] = {}
+        for sighting in prior:
+            last_prior[sighting["source"]] = sighting
+        ordered = sorted({s["source"] for s in sightings}, key=lambda name: (not self.official(name), name))
+        for source in ordered:
+            now = [s for s in sightings if s["source"] == source][-1]
+            version = self.archive.version(now["version_id"])
+            is_new = bool(version and version["first_crawl_id"] == self.crawl_id)
+            before = last_prior.get(source)
+            if before is None:
+                if not is_new:
+                    continue  # a known text at a new place: a copy, not a change
+                before = prior[-1]
+            if before["version_id"] == now["version_id"]:
+                continue
+            served_here_before = any(p["source"] == source and p["version_id"] == now["version_id"] for p in prior)
+            if is_new or served_here_before:
+                base = {"url": now["final_url"] or now["url"], "source": source, "official": self.official(source)}
+                self.revision(doc, before["version_id"], now["version_id"], base)
+                return
+
     def revision(self, doc, version_before, version_now, base) -> None:
         from .diff import diff_texts
 
@@ -226,7 +250,7 @@ class _Decider:
         self.event("revised", doc, f"Revised: “{doc['title']}”{self.where(doc)}. {back}{change.summary}",
                    version_before=version_before, version_after=version_now, changes=data, **base)
 
-    def moves_and_returns(self, doc, meta, sightings, prior) -> None:
+    def moves_and_returns(self, doc, meta, sightings, prior, relevant: bool) -> None:
         withdrawn = dict(meta.get("withdrawn_from") or {})
         missing = dict(meta.get("missing") or {})
         prior_urls = {(s["source"], s["url"]) for s in prior}
@@ -239,6 +263,8 @@ class _Decider:
                            f"Reinstated: “{doc['title']}” is back on {source}.",
                            version_after=here[-1]["version_id"], url=here[-1]["url"], source=source,
                            official=self.official(source))
+                continue
+            if not relevant:
                 continue
             new_urls = [s for s in here if (source, s["url"]) not in prior_urls]
             old_urls = {u for (src, u) in prior_urls if src == source} - {s["url"] for s in here}
@@ -322,5 +348,4 @@ class _Decider:
 def _significant(change: Any) -> bool:
     from .figures import is_significant
 
-    verdict = is_significant(change)
-    return bool(verdict[0] if isinstance(verdict, tuple) else verdict)
+    return is_significant(change)

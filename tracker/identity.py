@@ -8,24 +8,23 @@ import re
 _WORD = re.compile(r"\w+", re.UNICODE)
 SHINGLE = 5  # words per shingle: long enough to be specific, short enough to survive edits
 SAMPLE = 4  # keep shingles whose hash is 0 mod SAMPLE: a quarter of them, chosen by content, not position
-MAX_SHINGLES = 20_000
+FULL_UP_TO = 2_000  # texts with fewer shingles keep all of them
 SAME_PLAN = 0.55  # containment at or above which two texts are versions of one plan
 
 
 def fingerprint(text: str) -> frozenset[int]:
-    """A content-chosen sample of hashed word shingles; stable across re-wrapping and small edits."""
+    """Hashed word shingles (a content-chosen sample of them for long texts); stable across re-wrapping."""
     words = [w.lower() for w in _WORD.findall(text)]
-    out: set[int] = set()
-    for i in range(max(0, len(words) - SHINGLE + 1)):
-        digest = hashlib.blake2b(" ".join(words[i:i + SHINGLE]).encode(), digest_size=8).digest()
-        value = int.from_bytes(digest, "big")
-        if value % SAMPLE == 0:
-            out.add(value)
-            if len(out) >= MAX_SHINGLES:
-                break
-    if not out and words:  # very short texts: every shingle (or the words themselves) count
-        out = {int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "big") for w in words}
-    return frozenset(out)
+    hashes = {
+        int.from_bytes(hashlib.blake2b(" ".join(words[i:i + SHINGLE]).encode(), digest_size=8).digest(), "big")
+        for i in range(max(0, len(words) - SHINGLE + 1))
+    }
+    if len(hashes) > FULL_UP_TO:
+        # Sampling by hash value keeps the same shingles from both texts, so containment stays unbiased.
+        hashes = {h for h in hashes if h % SAMPLE == 0}
+    if not hashes and words:  # fewer words than a shingle: the words themselves
+        hashes = {int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "big") for w in words}
+    return frozenset(hashes)
 
 
 def containment(a: frozenset[int], b: frozenset[int]) -> float:
