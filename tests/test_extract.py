@@ -1,0 +1,548 @@
+"""Extraction on real files (the shared corpus) and on small files built here: statuses, text, flags, limits."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import io
+import multiprocessing
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from storage.models import Extraction
+from tracker.extract import EXTRACTORS, STATUSES, Extractor, Limits, Source, decode_text, extract, extractor_for, sniff
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS = SHARED / "corpus"
+DATA = Path(__file__).resolve().parent / "data" / "extract"
+
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"shared corpus not found at {CORPUS} (tests need ../shared)")
+
+
+def corpus_files(folder: str, pattern: str) -> list[Path]:
+    root = CORPUS / folder
+    return sorted(root.rglob(pattern)) if root.is_dir() else []
+
+
+def read(relative: str) -> bytes:
+    return (CORPUS / relative).read_bytes()
+
+
+def check_recorded(result: Extraction) -> None:
+    """What every extraction must give a user: a known status, and text or a reason."""
+    assert isinstance(result, Extraction)
+    assert result.status in STATUSES
+    assert result.extractor and result.extractor_version
+    if result.status in ("ok", "truncated"):
+        assert result.text.strip(), "status ok but no text"
+    else:
+        assert result.error and len(result.error) > 10, f"status {result.status} without a reason"
+        assert result.text == ""
+
+
+# --- PDF: the whole corpus ---------------------------------------------------------------------------
+
+PDFS = corpus_files("pdf", "*.pdf")
+
+
+@needs_corpus
+@pytest.mark.corpus
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("path", PDFS, ids=[str(p.relative_to(CORPUS)) for p in PDFS])
+def test_every_corpus_pdf_gives_text_or_a_recorded_status(path):
+    result = extract(path.read_bytes(), "application/pdf", path.name)
+    check_recorded(result)
+    if result.status in ("ok", "truncated"):
+        assert result.pages and len(result.page_offsets) == result.pages
+        assert result.page_offsets == sorted(result.page_offsets)
+        assert all(0 <= o <= len(result.text) for o in result.page_offsets)
+        assert "\x02" not in result.text and "\r" not in result.text
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_pdf_encrypted_with_empty_password_yields_text():
+    result = extract(read("pdf/edgi-encrypted_with_empty_password.pdf"))
+    assert result.status == "ok" and result.text.strip()
+    assert result.title == "Empty Password Title Field"
+
+
+@needs_corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["pdfminer-aes-256-r6.pdf", "pysf-libreoffice-writer-password.pdf", "pdfminer-rc4-40.pdf"])
+def test_pdf_with_a_user_password_is_encrypted(name):
+    result = extract(read(f"pdf/{name}"), "application/pdf", f"https://example.org/{name}")
+    assert result.status == "encrypted"
+    assert result.error.startswith("cannot read PDF (encrypted, no password)")
+    assert name in result.error
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_blank_pdf_is_empty():
+    result = extract(read("pdf/pdfjs-empty.pdf"))
+    assert (result.status, result.pages) == ("empty", 1)
+
+
+@needs_corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["pysf-imagemagick-images.pdf", "pysf-imagemagick-CCITTFaxDecode.pdf"])
+def test_image_only_pdf_is_no_text_layer(name):
+    result = extract(read(f"pdf/{name}"))
+    assert result.status == "no_text_layer"
+    assert "no text layer" in result.error and "OCR" in result.error
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_scan_with_an_ocr_layer_is_ok():
+    """The Vicksburg sample is page images plus invisible OCR text: that text is the document's text."""
+    result = extract(read("pdf/pypdf-Seige_of_Vicksburg_Sample_OCR.pdf"))
+    assert result.status == "ok" and result.pages == 6 and len(result.text) > 10_000
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_pdf_without_eof_marker_yields_text_flagged_truncated():
+    result = extract(read("pdf/edgi-no_eof_marker.pdf"))
+    assert result.status == "truncated" and "truncated" in result.flags
+    assert result.text.strip()
+    assert "truncated" in result.error
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_junk_after_eof_is_not_truncation():
+    result = extract(read("pdf/pdfjs-scan-bad.pdf"))
+    assert result.status == "ok" and "truncated" not in result.flags
+
+
+@needs_corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["pdfjs-REDHAT-1531897-0.pdf", "pysf-unreadable-metadata.pdf", "pdfjs-poppler-937-0-fuzzed.pdf"])
+def test_unreadable_pdf_is_broken_with_both_parsers_named(name):
+    result = extract(read(f"pdf/{name}"))
+    assert result.status == "broken"
+    assert "pypdfium2" in result.error and "pypdf" in result.error
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_pdf_ligatures_and_pdfium_hyphens_are_normalised():
+    result = extract(read("pdf/pdfjs-tracemonkey.pdf"))
+    assert result.status == "ok" and result.pages == 14
+    assert "alternative compilation technique" in result.text  # pdfium gave "al\x02ternative"
+    assert "\ufb01" not in result.text and "\ufb02" not in result.text
+
+
+@needs_corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("LabourAltBudget-amendment-a.pdf", "LabourAltBudget-amendment-b.pdf"),
+        ("Minutes-2025-01-09-as-printed-minutes.pdf", "Minutes-2025-01-09-as-next-agenda-item.pdf"),
+    ],
+)
+def test_kent_duplicates_that_differ_only_in_trailer_id_give_identical_text(a, b):
+    ra = extract(read(f"pdf/uk-kcc/duplicates/{a}"))
+    rb = extract(read(f"pdf/uk-kcc/duplicates/{b}"))
+    assert read(f"pdf/uk-kcc/duplicates/{a}") != read(f"pdf/uk-kcc/duplicates/{b}")
+    assert ra.status == rb.status == "ok"
+    assert ra.text == rb.text and ra.page_offsets == rb.page_offsets
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_kent_reserves_policy_versions_give_different_text():
+    """v1 and v2 differ (in words) only by the running header "Appendix G" -> "Appendix H": that label is
+    kept once, so the versions stay distinct while the repeated headers on later pages are dropped."""
+    v1 = extract(read("pdf/uk-kcc/versions/ReservesPolicy-v1-cabinet-2025-01-30.pdf"))
+    v2 = extract(read("pdf/uk-kcc/versions/ReservesPolicy-v2-council-2025-02-13.pdf"))
+    assert v1.text != v2.text
+    assert v1.text.count("Appendix G") == 1 and v2.text.count("Appendix H") == 1
+    assert v1.text.replace("Appendix G", "Appendix H") == v2.text
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_kent_page_numbers_and_running_headers_are_not_in_the_text():
+    result = extract(read("pdf/uk-kcc/versions/ReservesPolicy-v1-cabinet-2025-01-30.pdf"))
+    assert result.pages == 4
+    lines = result.text.split("\n")
+    assert not any(line.strip().isdigit() for line in lines)
+
+
+# --- PDF: built here ---------------------------------------------------------------------------------
+
+
+def make_pdf(paragraphs: list[str], width: int, lines_per_page: int = 40) -> bytes:
+    """A real PDF with the paragraphs wrapped at `width` columns, written by PDFium itself."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    lines: list[str] = []
+    for para in paragraphs:
+        lines += textwrap.wrap(para, width) + [""]
+    doc = pdfium.PdfDocument.new()
+    font = pdfium_c.FPDFText_LoadStandardFont(doc, b"Helvetica")
+    for start in range(0, len(lines), lines_per_page):
+        page = doc.new_page(612, 792)
+        for row, line in enumerate(lines[start : start + lines_per_page]):
+            if line:
+                obj = pdfium_c.FPDFPageObj_CreateTextObj(doc, font, 10.0)
+                buf = ctypes.create_string_buffer((line + "\0").encode("utf-16-le"))
+                pdfium_c.FPDFText_SetText(obj, ctypes.cast(buf, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+                pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 50, 740 - row * 16)
+                pdfium_c.FPDFPage_InsertObject(page, obj)
+        pdfium_c.FPDFPage_GenerateContent(page)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+PLAN = [
+    "The Kent and Medway integrated care board will reduce acute bed occupancy to 92 per cent by March 2026 "
+    "and open two virtual wards in Medway and Swale, funded from the recurrent allocation. " * 3,
+    "Mental health services will be transformed over five years, with community teams in every district and "
+    "a crisis line that answers within one minute, as the board agreed in public. " * 4,
+]
+
+
+def test_same_text_rendered_at_two_widths_extracts_identically():
+    narrow, wide = make_pdf(PLAN, 55, lines_per_page=12), make_pdf(PLAN, 110, lines_per_page=30)
+    a, b = extract(narrow), extract(wide)
+    assert a.status == b.status == "ok" and a.pages != b.pages
+    assert a.text == b.text
+    assert "reduce acute bed occupancy to 92 per cent" in a.text
+
+
+def test_an_edited_sentence_changes_the_text():
+    edited = [PLAN[0].replace("92 per cent", "95 per cent", 1), PLAN[1]]
+    assert extract(make_pdf(PLAN, 80)).text != extract(make_pdf(edited, 80)).text
+
+
+def test_pdf_limits_name_the_limit():
+    pdf = make_pdf(PLAN, 40, lines_per_page=5)
+    pages = extract(pdf, limits=Limits(max_pages=2))
+    assert pages.status == "too_large" and "Limits.max_pages" in pages.error
+    chars = extract(pdf, limits=Limits(max_chars=200))
+    assert chars.status == "too_large" and "Limits.max_chars" in chars.error
+    size = extract(pdf, limits=Limits(max_bytes=100))
+    assert size.status == "too_large" and "Limits.max_bytes" in size.error
+
+
+def test_truncated_download_of_a_pdf_is_recorded():
+    pdf = make_pdf(PLAN, 80)
+    result = extract(pdf[: len(pdf) // 2], "application/pdf", "https://example.org/plan.pdf")
+    check_recorded(result)
+    assert result.status in ("truncated", "broken", "empty")
+
+
+def test_extract_runs_in_a_forkserver_process_pool():
+    pdfs = [make_pdf(PLAN, w) for w in (50, 70, 90)]
+    context = multiprocessing.get_context("forkserver")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context, max_tasks_per_child=10) as pool:
+        results = list(pool.map(extract, pdfs, ["application/pdf"] * 3, ["a.pdf", "b.pdf", "c.pdf"]))
+    assert [r.status for r in results] == ["ok"] * 3
+    assert results[0].text == results[1].text == results[2].text == extract(pdfs[0]).text
+
+
+# --- sniffing: the bytes decide ----------------------------------------------------------------------
+
+
+def test_html_served_as_pdf_is_read_as_html_and_flagged():
+    html = (DATA / "nhs-like-page.html").read_bytes()
+    result = extract(html, "application/pdf", "https://example.org/plan.pdf")
+    assert result.status == "ok" and "virtual wards" in result.text
+    assert "type_mismatch" in result.flags and result.meta["declared_type"] == "pdf"
+
+
+def test_pdf_served_as_html_is_read_as_pdf():
+    result = extract(make_pdf(PLAN, 80), "text/html; charset=utf-8", "https://example.org/page.html")
+    assert result.status == "ok" and result.meta["format"] == "pdf" and "type_mismatch" in result.flags
+
+
+def test_pdf_header_after_leading_junk_is_found():
+    assert sniff(b"\r\n\x00junk" + make_pdf(PLAN, 80))[0] == "pdf"
+
+
+@pytest.mark.parametrize(
+    "data, content_type, status",
+    [
+        (bytes(range(256)) * 20, "text/html", "unsupported"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(2000), None, "unsupported"),
+        (b"PK\x03\x04" + bytes(100), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "broken"),
+        (b"", "text/html", "empty"),
+        (b"   \n\n  ", "text/plain", "empty"),
+    ],
+)
+def test_junk_gives_a_clear_status(data, content_type, status):
+    result = extract(data, content_type, "https://example.org/x")
+    assert result.status == status and result.error
+    check_recorded(result)
+
+
+def test_plain_text_served_as_html_is_text():
+    result = extract(b"The plan was withdrawn.\nSee the board papers.", "text/html", "https://example.org/")
+    assert result.status == "ok" and result.text == "The plan was withdrawn. See the board papers."
+
+
+def test_registry_has_one_shape_and_adding_a_class_registers_it():
+    for cls in EXTRACTORS:
+        assert cls.name and cls.version and cls.kinds and (cls.__doc__ or "").strip()
+    assert extractor_for(Source(data=b"%PDF-", kind="pdf")).name == "pdf"
+
+    class RtfExtractor(Extractor):
+        """Rich text (test only)."""
+
+        kinds = ("rtf",)
+        name = "rtf"
+        version = "0"
+
+    try:
+        assert isinstance(extractor_for(Source(data=b"{\\rtf1", kind="rtf")), RtfExtractor)
+    finally:
+        EXTRACTORS.remove(RtfExtractor)
+
+
+# --- HTML --------------------------------------------------------------------------------------------
+
+
+def test_html_main_text_without_chrome():
+    result = extract((DATA / "nhs-like-page.html").read_bytes(), "text/html; charset=utf-8", "https://www.kmhealthandcare.uk/jfp")
+    assert result.status == "ok"
+    assert result.title == "Joint Forward Plan 2023 to 2028 - NHS Kent and Medway"
+    assert "recruit 400 more nurses by March 2026" in result.text
+    assert "1.9 million people over the next five years" in result.text  # inline link stays inline
+    for chrome in ("cookies", "Skip to main content", "About us", "Page last reviewed", "Next review due", "window.dataLayer"):
+        assert chrome not in result.text
+
+
+def test_css_selector_takes_only_that_element():
+    html = (DATA / "nhs-like-page.html").read_bytes()
+    result = extract(html, "text/html", css_selector="#plan-summary")
+    assert (result.status, result.text) == ("ok", "Summary: fewer waits, more community care.")
+    missing = extract(html, "text/html", "https://x.org/p", css_selector="#nothing-here")
+    assert missing.status == "empty" and "#nothing-here" in missing.error
+    bad = extract(html, "text/html", css_selector="div[[")
+    assert bad.status == "broken" and "invalid CSS selector" in bad.error
+
+
+def test_html_title_falls_back_to_og_title():
+    html = b'<html><head><meta property="og:title" content="Plan page"></head><body><p>' + b"Text of the plan. " * 20 + b"</p></body></html>"
+    assert extract(html, "text/html").title == "Plan page"
+
+
+def test_decode_text_handles_declared_meta_unknown_and_bad_bytes():
+    assert decode_text("café".encode("cp1252"), "iso-8859-1") == ("café", "cp1252")
+    assert decode_text(b'<meta charset="windows-1252"><p>caf\xe9', None)[0].endswith("café")
+    assert decode_text("café".encode("utf-8"), "who-knows-what-i-am") == ("café", "utf-8")
+    text, how = decode_text(b"caf\xe9 \xff", None)
+    assert "\ufffd" in text and "replacement" in how
+    assert decode_text("plan".encode("utf-16"), None)[0] == "plan"
+
+
+HTML_FILES = corpus_files("html-versions", "*.html")
+
+
+@needs_corpus
+@pytest.mark.corpus
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("path", HTML_FILES, ids=[str(p.relative_to(CORPUS)) for p in HTML_FILES])
+def test_every_corpus_html_page_gives_text_or_a_recorded_status(path):
+    result = extract(path.read_bytes(), "text/html", path.name)
+    check_recorded(result)
+    assert result.status == "ok" and result.title
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_noaa_page_with_unknown_charset_is_read():
+    result = extract(read("html-versions/edge-cases/noaa-unknown-encoding.html"), "text/html; charset=who-knows-what-i-am")
+    assert result.status == "ok" and "Radar" in result.text
+    assert "\ufffd" not in result.text
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_kuhn_utf8_stress_test_decodes_with_replacement_characters():
+    result = extract(read("html-versions/edge-cases/utf8-stress-test-kuhn.txt"), "text/plain", "poorly_encoded_utf8.txt")
+    assert result.status == "ok" and "\ufffd" in result.text
+    assert "replacement" in result.meta["encoding"]
+    # the same bytes served as HTML: still text, never a traceback
+    check_recorded(extract(read("html-versions/edge-cases/utf8-stress-test-kuhn.txt"), "text/html"))
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_edgi_fema_versions_differ_and_each_is_stable():
+    v1 = read("html-versions/edgi-fema-hurricane-maria/v1-f2d5d701.html")
+    v2 = read("html-versions/edgi-fema-hurricane-maria/v2-fc74d750.html")
+    assert extract(v1, "text/html").text != extract(v2, "text/html").text
+    assert extract(v1, "text/html").text == extract(v1, "text/html").text
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_moderngov_agenda_lists_its_items():
+    result = extract(read("html-versions/uk-kingston-moderngov/ieListDocuments-CId711-MId10221.html"), "text/html")
+    assert result.status == "ok" and "Kingston" in result.title and len(result.text) > 1000
+
+
+# --- DOCX --------------------------------------------------------------------------------------------
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+    "</Types>"
+)
+
+
+def make_docx(body: str, title: str | None = None, extra: dict[str, bytes] | None = None) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", CONTENT_TYPES)
+        zf.writestr("word/document.xml", f'<?xml version="1.0"?><w:document xmlns:w="{W_NS}"><w:body>{body}</w:body></w:document>')
+        if title is not None:
+            zf.writestr(
+                "docProps/core.xml",
+                '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+                f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title></cp:coreProperties>',
+            )
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+TRACKED = (
+    "<w:p><w:r><w:t>We will open </w:t></w:r>"
+    '<w:del w:id="1" w:author="Finance" w:date="2024-01-05T10:00:00Z"><w:r><w:delText>three</w:delText></w:r></w:del>'
+    '<w:ins w:id="2" w:author="Finance" w:date="2024-01-05T10:00:00Z"><w:r><w:t>two</w:t></w:r></w:ins>'
+    "<w:r><w:t xml:space=\"preserve\"> community hospitals.</w:t></w:r></w:p>"
+    "<w:p><w:r><w:t>Beds</w:t></w:r><w:r><w:tab/><w:t>120</w:t></w:r></w:p>"
+    "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Site</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Beds</w:t></w:r></w:p></w:tc></w:tr>"
+    "<w:tr><w:tc><w:p><w:r><w:t>QEQM</w:t></w:r></w:p></w:tc><w:tc><w:p>"
+    '<w:del w:id="3" w:author="Ops" w:date="2024-01-06T09:00:00Z"><w:r><w:delText>300</w:delText></w:r></w:del>'
+    '<w:ins w:id="4" w:author="Ops" w:date="2024-01-06T09:00:00Z"><w:r><w:t>250</w:t></w:r></w:ins></w:p></w:tc></w:tr></w:tbl>'
+)
+
+
+def test_docx_tracked_changes_are_read_and_text_has_them_accepted():
+    result = extract(make_docx(TRACKED, title="Draft STP"), None, "https://example.org/draft.docx")
+    assert result.status == "ok" and result.title == "Draft STP"
+    assert result.text == "We will open two community hospitals.\n\nBeds 120\n\nSite | Beds\n\nQEQM | 250"
+    assert "tracked_changes" in result.flags
+    changes = result.meta["tracked_changes"]
+    assert [c["text"] for c in changes["insertions"]] == ["two", "250"]
+    assert [c["text"] for c in changes["deletions"]] == ["three", "300"]
+    assert changes["deletions"][0]["author"] == "Finance" and changes["deletions"][1]["date"] == "2024-01-06T09:00:00Z"
+
+
+def test_docx_without_tracked_changes_has_no_flag():
+    result = extract(make_docx("<w:p><w:r><w:t>Final plan.</w:t></w:r></w:p>"))
+    assert (result.status, result.text, result.flags) == ("ok", "Final plan.", [])
+
+
+def test_docx_zip_bomb_is_too_large_quickly():
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", CONTENT_TYPES)
+        zf.writestr("word/document.xml", b"<w:document>" + b" " * (60 * 1024 * 1024) + b"</w:document>")
+    data = bomb.getvalue()
+    assert len(data) < 200_000
+    start = time.perf_counter()
+    result = extract(data, None, "bomb.docx")
+    assert result.status == "too_large" and "zip bomb" in result.error and "Limits.max_zip_ratio" in result.error
+    assert time.perf_counter() - start < 1.0
+
+
+def test_docx_total_unzipped_size_is_capped():
+    result = extract(make_docx(TRACKED), limits=Limits(max_unzipped=1000))
+    assert result.status == "too_large" and "Limits.max_unzipped" in result.error
+
+
+def test_docx_with_an_external_entity_does_not_read_it(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    body = f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>'
+    body += f'<w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>Plan &x;</w:t></w:r></w:p></w:body></w:document>'
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("[Content_Types].xml", CONTENT_TYPES)
+        zf.writestr("word/document.xml", body)
+    result = extract(out.getvalue())
+    assert "TOP SECRET" not in result.text
+    check_recorded(result)
+
+
+OFFICE = corpus_files("office", "*")
+
+
+@needs_corpus
+@pytest.mark.corpus
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("path", OFFICE, ids=[p.name for p in OFFICE])
+def test_every_corpus_office_file_gives_text_or_a_recorded_status(path):
+    check_recorded(extract(path.read_bytes(), None, path.name))
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_docx_tables_and_paragraphs_in_document_order():
+    result = extract(read("office/docx-blk-paras-and-tables.docx"), None, "x.docx")
+    assert result.status == "ok"
+    text = result.text
+    assert text.index("Lorem ipsum") < text.index("Text before Table") < text.index("Donec semper")
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_password_protected_xlsx_is_encrypted():
+    result = extract(read("office/xlsx-pass_protected.xlsx"), None, "pass_protected.xlsx")
+    assert result.status == "encrypted" and "password" in result.error
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_legacy_xls_is_unsupported_with_a_reason():
+    result = extract(read("office/xls-malformed_format.xls"), "application/vnd.ms-excel", "malformed_format.xls")
+    assert result.status == "unsupported" and "Excel .xls" in result.error
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_text_behind_an_xls_url_is_read_as_text_and_flagged():
+    result = extract(read("office/xls-too_small.xls"), "application/vnd.ms-excel", "too_small.xls")
+    assert result.status == "ok" and "not found" in result.text
+    assert "type_mismatch" in result.flags and result.meta["declared_type"] == "xls"
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_xlsx_sheets_are_headed_and_rows_keep_their_cells():
+    result = extract(read("office/xlsx-hyperlinks.xlsx"), None, "hyperlinks.xlsx")
+    assert result.status == "ok" and result.meta["sheets"] == 2
+    lines = result.text.split("\n")
+    assert lines[0] == "Sheet: Links" and "Sheet: Sheet2" in lines
+    assert "calamine repo\tmail link" in lines
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_strict_ooxml_xlsx_is_unsupported_not_silently_empty():
+    result = extract(read("office/xlsx-strict_iso_paths.xlsx"), None, "strict.xlsx")
+    assert result.status == "unsupported" and "Strict OOXML" in result.error
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_xlsx_cell_cap_is_a_flag():
+    result = extract(read("office/xlsx-minimal_package.xlsx"), None, "m.xlsx", limits=Limits(max_cells=50))
+    assert result.status == "ok" and "cells_capped" in result.flags
