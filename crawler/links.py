@@ -1,0 +1,80 @@
+"""Which URLs and responses are documents (PDF, Word, Excel, ...) rather than pages, and URL canonical forms."""
+
+from __future__ import annotations
+
+import re
+from posixpath import splitext
+from urllib.parse import unquote, urlsplit
+
+from scrapy.linkextractors import IGNORED_EXTENSIONS
+from w3lib.url import canonicalize_url
+
+DOCUMENT_EXTENSIONS = frozenset({".pdf", ".docx", ".doc", ".xlsx", ".xls", ".pptx", ".ppt", ".odt", ".ods", ".rtf"})
+
+DOCUMENT_TYPES = frozenset({
+    "application/pdf",
+    "application/x-pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/rtf",
+})
+PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+# Extensions never worth a request (images, media, archives, code); documents are taken out of Scrapy's list.
+SKIPPED_EXTENSIONS = sorted(set(IGNORED_EXTENSIONS) - {e.lstrip(".") for e in DOCUMENT_EXTENSIONS})
+
+# Download links without a file extension ("/download/123", "?wpdmdl=45", "/media/9/attachment").
+_DOWNLOAD_HINT = re.compile(r"/(download|downloads|attachment|attachments|getfile)(/|$)"
+                            r"|[?&](download|wpdmdl|attachment|attachment_id)=", re.I)
+_FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?["']?([^"';]+)""", re.I)
+
+
+def canonical(url: str) -> str:
+    """The one form of a URL used for requests and archive keys: sorted query, no fragment, escaped."""
+    return canonicalize_url(url, keep_fragments=False)
+
+
+def extension(url: str) -> str:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return ""
+    return splitext(unquote(path))[1].lower()
+
+
+def looks_like_document(url: str) -> bool:
+    """True if the URL names a document by its extension (or looks like a download link)."""
+    return extension(url) in DOCUMENT_EXTENSIONS or bool(_DOWNLOAD_HINT.search(url))
+
+
+def media_type(headers: dict[str, str]) -> str:
+    for key, value in headers.items():
+        if key.lower() == "content-type":
+            return value.split(";", 1)[0].strip().lower()
+    return ""
+
+
+def response_kind(url: str, headers: dict[str, str], body: bytes | None, hint: str) -> str:
+    """"document" or "page" for a 2xx response, by content type first, then file name, then the link's hint."""
+    ctype = media_type(headers)
+    if ctype in DOCUMENT_TYPES:
+        return "document"
+    if ctype in PAGE_TYPES:
+        return "page"
+    disposition = next((v for k, v in headers.items() if k.lower() == "content-disposition"), "")
+    match = _FILENAME.search(disposition)
+    if match and splitext(match.group(1).strip())[1].lower() in DOCUMENT_EXTENSIONS:
+        return "document"
+    if extension(url) in DOCUMENT_EXTENSIONS:
+        return "document"
+    if body and body[:5] == b"%PDF-":
+        return "document"
+    if ctype.startswith("text/") or (body and body.lstrip()[:1] == b"<"):
+        return "page"
+    return "document" if ctype else hint

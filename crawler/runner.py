@@ -1,0 +1,258 @@
+"""Running crawls: `run_crawl` inside a running asyncio reactor (daemon), `crawl_once` for a one-off command."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .pipelines import ProgressCallback, SourceStats
+from .settings import crawl_settings
+from .sources import Source
+from .spiders import is_network_error, spider_class
+
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+class CrawlError(RuntimeError):
+    """A crawl could not be run at all (wrong reactor, called twice, no sources): says what to do instead."""
+
+
+@dataclass
+class SourceResult:
+    """How one source did in one crawl."""
+
+    name: str
+    kind: str
+    ok: bool  # at least one real HTTP answer below 400 (a 304 counts)
+    error: str | None
+    counts: dict[str, int]
+    error_counts: dict[str, int] = field(default_factory=dict)  # error text -> how many fetches ended with it
+
+    # The counters as attributes: result.pages, result.documents, result.not_modified, result.errors, ...
+    def __getattr__(self, name: str) -> int:
+        counts = self.__dict__.get("counts") or {}
+        if name in counts:
+            return counts[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+
+@dataclass
+class CrawlSummary:
+    """What a crawl did: its id in the archive, per-source results, totals, and how long it took."""
+
+    crawl_id: int
+    sources: dict[str, SourceResult]
+    totals: dict[str, int]
+    seconds: float
+    status: str = "finished"
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.sources.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _source_error(stats: SourceStats) -> str | None:
+    """Why a source counts as failed in this crawl, in one line; None if it answered."""
+    if stats.good_responses:
+        return None
+    if stats.error_counts:
+        error, _ = stats.error_counts.most_common(1)[0]
+        return f"unreachable: {error}" if is_network_error(error) else f"no response: {error}"
+    if stats.http_errors:
+        return f"every request was answered with an HTTP error (first: {stats.first_http_error})"
+    return "nothing was fetched (no request was made)"
+
+
+def _check_reactor() -> None:
+    from scrapy.utils.reactor import is_asyncio_reactor_installed, is_reactor_installed
+
+    running = False
+    if is_reactor_installed() and is_asyncio_reactor_installed():
+        from twisted.internet import reactor
+
+        running = bool(reactor.running)  # type: ignore[attr-defined]
+    if not running:
+        raise CrawlError("run_crawl needs Twisted's asyncio reactor, installed and running: call crawl_once() from a "
+                         f"script, or install_reactor({ASYNCIO_REACTOR!r}) before starting the reactor")
+
+
+async def run_crawl(sources: list[Source], archive: Any, *, settings: dict[str, Any] | None = None,
+                    on_progress: ProgressCallback | None = None) -> CrawlSummary:
+    """Crawl `sources` concurrently as one crawl recorded in `archive`; needs the asyncio reactor running.
+
+    `settings` are Scrapy settings overriding `crawl_settings()`. `on_progress(event)` is called on the reactor
+    thread after each fetch is recorded. Each source's health is noted in the archive; a source that cannot be
+    reached ends with its error in the summary, never an exception.
+    """
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    if not sources:
+        raise CrawlError("no sources to crawl: add [[source]] tables to a sources file")
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise CrawlError(f"two sources share a name in {names}: every source needs its own name")
+    _check_reactor()
+    try:
+        spiders = {s.name: spider_class(s.kind) for s in sources}
+    except KeyError as exc:
+        raise CrawlError(exc.args[0]) from None
+    started = time.monotonic()
+    crawl_id = archive.start_crawl(names)
+    for s in sources:
+        archive.upsert_source(s.name, footprint=s.footprint, kind=s.kind, official=s.official, config=s.config())
+    runner = AsyncCrawlerRunner(crawl_settings(**(settings or {})))
+    stats = {s.name: SourceStats(s.name, on_progress) for s in sources}
+    tasks = [
+        runner.crawl(spiders[s.name], source=s, archive=archive, crawl_id=crawl_id, source_stats=stats[s.name])
+        for s in sources
+    ]
+    status = "finished"
+    failures: dict[str, str] = {}
+    try:
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        for s, outcome in zip(sources, outcomes):
+            if isinstance(outcome, BaseException):
+                failures[s.name] = f"crawl failed: {type(outcome).__name__}: {outcome}"
+    except asyncio.CancelledError:
+        status = "stopped"
+        await runner.stop()
+        raise
+    finally:
+        results: dict[str, SourceResult] = {}
+        for s in sources:
+            st = stats[s.name]
+            error = failures.get(s.name) or _source_error(st)
+            if status == "stopped" and error:
+                error = "crawl stopped before an answer arrived"
+            results[s.name] = SourceResult(s.name, s.kind, error is None, error, st.counts(), dict(st.error_counts))
+            archive.note_source_result(s.name, crawl_id, error is None, error)
+        totals: dict[str, int] = {}
+        for result in results.values():
+            for key, value in result.counts.items():
+                totals[key] = totals.get(key, 0) + value
+        totals["sources_failed"] = sum(not r.ok for r in results.values())
+        seconds = round(time.monotonic() - started, 3)
+        archive.finish_crawl(crawl_id, {
+            "seconds": seconds, "totals": totals,
+            "sources": {name: {"ok": r.ok, "error": r.error, **r.counts} for name, r in results.items()},
+        }, status=status)
+    return CrawlSummary(crawl_id, results, totals, seconds, status)
+
+
+_crawl_once_used = False
+
+
+def crawl_once(sources: list[Source], archive: Any, *, settings: dict[str, Any] | None = None,
+               on_progress: ProgressCallback | None = None) -> CrawlSummary:
+    """Run one crawl to completion in this process (installs and runs the asyncio reactor); for the command line.
+
+    Twisted's reactor cannot be restarted, so this may be called ONCE per process: a second call raises
+    CrawlError. Long-running processes (the daemon) start the reactor themselves and `await run_crawl(...)`.
+    Scrapy's logging is left alone: it installs no root handler, so the application's logging stays as it is.
+    """
+    global _crawl_once_used
+    from scrapy.utils.defer import deferred_from_coro
+    from scrapy.utils.reactor import install_reactor, is_asyncio_reactor_installed, is_reactor_installed
+
+    if _crawl_once_used:
+        raise CrawlError("crawl_once() can run only once per process (Twisted's reactor cannot restart): "
+                         "run several sources in one call, or await run_crawl() inside a running reactor")
+    if not is_reactor_installed():
+        install_reactor(ASYNCIO_REACTOR)
+    elif not is_asyncio_reactor_installed():
+        raise CrawlError("another Twisted reactor is installed: crawls need the asyncio reactor "
+                         "(was something like APScheduler's TwistedScheduler imported first?)")
+    from twisted.internet import reactor
+
+    if reactor.running:  # type: ignore[attr-defined]
+        raise CrawlError("the reactor is already running: await run_crawl() instead of calling crawl_once()")
+    _crawl_once_used = True
+    outcome: dict[str, Any] = {}
+
+    def start() -> None:
+        task = deferred_from_coro(run_crawl(sources, archive, settings=settings, on_progress=on_progress))
+        outcome["task"] = task
+        task.addBoth(finish)
+
+    def finish(result: Any) -> None:
+        from twisted.internet.error import ReactorNotRunning
+
+        outcome["result"] = result
+        try:
+            reactor.stop()  # type: ignore[attr-defined]
+        except ReactorNotRunning:
+            pass  # already shutting down (Ctrl-C): before_shutdown waited for us
+
+    def before_shutdown() -> Any:
+        # Ctrl-C: stop the spiders and let run_crawl record the crawl as stopped before the reactor goes.
+        task = outcome.get("task")
+        if task is not None and "result" not in outcome:
+            task.cancel()
+            return task
+        return None
+
+    reactor.callLater(0, start)  # type: ignore[attr-defined]  # not callWhenRunning: no running loop yet
+    reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)  # type: ignore[attr-defined]
+    reactor.run()  # type: ignore[attr-defined]
+    result = outcome.get("result")
+    if result is None:
+        raise CrawlError("the crawl was interrupted before it finished")
+    if hasattr(result, "raiseException"):  # a twisted Failure
+        if result.check(asyncio.CancelledError, _cancelled_error()):
+            raise KeyboardInterrupt("crawl stopped")
+        result.raiseException()
+    return result
+
+
+def _cancelled_error() -> type[BaseException]:
+    from twisted.internet.defer import CancelledError
+
+    return CancelledError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m crawler.runner --home DIR --sources FILE [--settings JSON]`: one crawl, summary as JSON."""
+    import argparse
+    import json
+    import logging
+    import sys
+
+    from storage import Archive
+
+    from .sources import SourceError, load_sources
+
+    parser = argparse.ArgumentParser(prog="python -m crawler.runner", description=main.__doc__)
+    parser.add_argument("--home", required=True, help="data home (archive.db and blobs/)")
+    parser.add_argument("--sources", required=True, help="TOML file of [[source]] tables")
+    parser.add_argument("--only", action="append", default=[], help="crawl only this source (repeatable)")
+    parser.add_argument("--settings", default="{}", help="JSON object of Scrapy settings overriding the defaults")
+    parser.add_argument("--verbose", action="store_true", help="show Scrapy's own warnings and errors")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # Every failure is recorded in the archive and the summary; Scrapy's tracebacks would only repeat them.
+        logging.getLogger("scrapy").setLevel(logging.CRITICAL)
+    try:
+        sources = load_sources(args.sources)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.only:
+        sources = [s for s in sources if s.name in args.only]
+    with Archive(args.home) as archive:
+        try:
+            summary = crawl_once(sources, archive, settings=json.loads(args.settings))
+        except KeyboardInterrupt:
+            print("crawl stopped: what was fetched is recorded, and the crawl is marked stopped", file=sys.stderr)
+            return 130
+    print(json.dumps(summary.as_dict(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,19 @@
+"""The spiders: one class per source kind, all with the shape of `SourceSpider` (see base.py)."""
+
+from __future__ import annotations
+
+from .base import SPIDERS, SourceSpider, describe_failure, is_network_error, register_spider
+from .page import PageSpider
+from .site import SiteSpider
+
+
+def spider_class(kind: str) -> type[SourceSpider]:
+    """The spider class for a source kind; raises KeyError naming the known kinds."""
+    try:
+        return SPIDERS[kind]
+    except KeyError:
+        raise KeyError(f"no spider for source kind {kind!r}; known: {', '.join(sorted(SPIDERS))}") from None
+
+
+__all__ = ["SPIDERS", "PageSpider", "SiteSpider", "SourceSpider", "describe_failure", "is_network_error",
+           "register_spider", "spider_class"]

@@ -1,0 +1,224 @@
+"""The spider shape every source kind shares: conditional requests, one Fetch per response or failure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DontCloseSpider,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    UnsupportedURLSchemeError,
+)
+from scrapy.http import Request, Response
+from twisted.internet import defer, error as tx_error
+from twisted.python.failure import Failure
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
+
+from storage import Fetch, KnownUrl
+
+from ..links import canonical, looks_like_document, response_kind
+from ..sources import Source
+
+META = "stp"  # the request.meta key holding what the spider knows about a request
+MAX_LINK_TEXT = 500
+
+# Errors that mean the host could not be reached at all (as opposed to an answer we refused or cut short).
+NETWORK_ERRORS = ("DNS lookup failed", "connection refused", "timeout", "connection lost", "TLS error", "no route")
+
+SPIDERS: dict[str, type[SourceSpider]] = {}
+
+
+def register_spider(cls: type[SourceSpider]) -> type[SourceSpider]:
+    """Class decorator: the spider that crawls sources of `cls.kind`."""
+    SPIDERS[cls.kind] = cls
+    return cls
+
+
+class SourceSpider(scrapy.Spider):
+    """Crawls one Source for one crawl; subclasses say which links to follow (`links_from`)."""
+
+    name = "stp"
+    kind: ClassVar[str] = ""
+
+    def __init__(self, *, source: Source, archive: Any, crawl_id: int | None = None, **kwargs: Any):
+        super().__init__(name=f"{source.kind}:{source.name}", **kwargs)
+        self.source = source
+        self.archive = archive
+        self.crawl_id = crawl_id
+        self.requested: set[str] = set()  # canonical URLs requested in this crawl: one fetch per URL
+        self.known: dict[str, KnownUrl] = {}
+        self._rechecked = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # A bound method of the spider, which the crawler keeps alive (signals hold weak references).
+        crawler.signals.connect(spider.recheck_known_urls, signal=signals.spider_idle)
+        return spider
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Request]:
+        self.known = {k.url: k for k in self.archive.known_urls(self.source.name)}
+        for url in self.source.start_urls:
+            hint = "document" if looks_like_document(url) else "page"
+            request = self.request(url, depth=0, hint=hint, conditional=self.conditional_start or hint == "document")
+            if request is not None:
+                yield request
+
+    conditional_start: ClassVar[bool] = False  # a page watched on its own needs no body to find links
+
+    def request(self, url: str, *, depth: int, hint: str, referer: str | None = None, link_text: str | None = None,
+                follow: bool = True, conditional: bool | None = None) -> Request | None:
+        """A request for `url` unless this crawl already made one; conditional if we hold its last body."""
+        url = canonical(url)
+        if url in self.requested:
+            return None
+        self.requested.add(url)
+        headers: dict[str, str] = {}
+        known = self.known.get(url)
+        if (hint == "document" if conditional is None else conditional) and known and known.blob_sha256:
+            if known.etag:
+                headers["If-None-Match"] = known.etag
+            if known.last_modified:
+                headers["If-Modified-Since"] = known.last_modified
+        info = {"url": url, "depth": depth, "hint": hint, "referer": referer, "follow": follow,
+                "link_text": (link_text or "").strip()[:MAX_LINK_TEXT] or None, "queued": time.monotonic()}
+        # dont_filter: de-duplication is `self.requested` above, so that a redirect to a URL fetched earlier in
+        # the crawl still ends as a recorded fetch rather than being dropped by Scrapy's duplicate filter.
+        return Request(url, callback=self.parse_response, errback=self.parse_failure, headers=headers,
+                       dont_filter=True, meta={META: info})
+
+    def should_recheck(self, known: KnownUrl) -> bool:
+        """Whether a URL served before, and not linked in this crawl, is requested again (it may have vanished)."""
+        return self.source.in_scope(known.url) or self.source.on_document_host(known.url)
+
+    def recheck_known_urls(self, spider: scrapy.Spider | None = None) -> None:
+        """When the link-following part is done: request every URL served before that this crawl has not seen."""
+        if self._rechecked:
+            return
+        self._rechecked = True
+        pending = []
+        for url, known in sorted(self.known.items()):
+            if url not in self.requested and self.should_recheck(known):
+                request = self.request(url, depth=0, hint=known.kind, follow=False, conditional=True)
+                if request is not None:
+                    pending.append(request)
+        if not pending:
+            return
+        self.logger.debug("re-checking %d URLs no longer linked", len(pending))
+        for request in pending:
+            self.crawler.engine.crawl(request)
+        raise DontCloseSpider
+
+    # -- responses --------------------------------------------------------------------------------
+
+    def parse_response(self, response: Response) -> Iterator[Any]:
+        info = response.meta[META]
+        headers = {str(k): str(v) for k, v in response.headers.to_unicode_dict().items()}
+        status = response.status
+        known = self.known.get(info["url"])
+        not_modified = status == 304
+        if 200 <= status < 300:
+            kind = response_kind(response.url, headers, response.body, info["hint"])
+        else:
+            kind = known.kind if known else info["hint"]
+        latency = response.meta.get("download_latency")
+        yield Fetch(
+            url=info["url"],
+            source=self.source.name,
+            crawl_id=self.crawl_id,
+            final_url=response.url,
+            status=status,
+            headers=headers,
+            body=None if not_modified else response.body,
+            duration_ms=round(latency * 1000) if latency is not None else None,
+            kind=kind,
+            depth=info["depth"],
+            referer=info["referer"],
+            link_text=info["link_text"],
+            not_modified=not_modified,
+        )
+        if kind == "page" and 200 <= status < 300 and info["follow"] and self.source.in_scope(response.url):
+            yield from self.links_from(response, info["depth"])
+
+    def links_from(self, response: Response, depth: int) -> Iterator[Request]:
+        """Requests for the links on a page in scope; the base spider follows none."""
+        return iter(())
+
+    def parse_failure(self, failure: Failure) -> Iterator[Fetch]:
+        request = failure.request  # type: ignore[attr-defined]
+        info = request.meta[META]
+        yield Fetch(
+            url=info["url"],
+            source=self.source.name,
+            crawl_id=self.crawl_id,
+            final_url=request.url,
+            status=None,
+            error=describe_failure(failure, request, self.settings),
+            duration_ms=round((time.monotonic() - info["queued"]) * 1000),
+            kind=info["hint"],
+            depth=info["depth"],
+            referer=info["referer"],
+            link_text=info["link_text"],
+        )
+
+
+def _host(request: Request) -> str:
+    return urlsplit(request.url).hostname or request.url
+
+
+def describe_failure(failure: Failure, request: Request, settings: Any) -> str:
+    """A short, plain-words reason a request got no response: 'timeout after 30 s', 'too large: ...'."""
+    exc = failure.value
+    text = str(exc)
+    timeout = request.meta.get("download_timeout", settings.getfloat("DOWNLOAD_TIMEOUT"))
+    maxsize = request.meta.get("download_maxsize", settings.getint("DOWNLOAD_MAXSIZE"))
+    if isinstance(exc, IgnoreRequest):
+        if "robots.txt" in text:
+            return "forbidden by robots.txt"
+        if "redirection" in text:
+            return f"too many redirects (more than {settings.getint('REDIRECT_MAX_TIMES')}, REDIRECT_MAX_TIMES)"
+        return f"not fetched: {text or 'request ignored'}"
+    if isinstance(exc, (DownloadCancelledError, defer.CancelledError)) and ("max size" in text or not text):
+        return f"too large: more than {maxsize} bytes (DOWNLOAD_MAXSIZE)"
+    if isinstance(exc, (DownloadTimeoutError, tx_error.TimeoutError, tx_error.TCPTimedOutError, defer.TimeoutError)):
+        return f"timeout after {timeout:g} s"
+    if isinstance(exc, (CannotResolveHostError, tx_error.DNSLookupError)):
+        return f"DNS lookup failed for {_host(request)}"
+    if isinstance(exc, (DownloadConnectionRefusedError, tx_error.ConnectionRefusedError)):
+        return f"connection refused by {urlsplit(request.url).netloc}"
+    if isinstance(exc, (tx_error.NoRouteError, tx_error.UnknownHostError)):
+        return f"no route to {_host(request)}"
+    if isinstance(exc, ResponseDataLossError):
+        return "connection lost: the response was shorter than its Content-Length"
+    if isinstance(exc, (ResponseNeverReceived, ResponseFailed)):
+        reasons = getattr(exc, "reasons", []) or []
+        if any("SSL" in type(r.value).__name__ or "ssl" in str(r.value).lower() for r in reasons):
+            return f"TLS error with {_host(request)}: {reasons[0].value}"
+        return "connection lost before the response was complete"
+    if isinstance(exc, (tx_error.ConnectionLost, tx_error.ConnectionDone, tx_error.ConnectError)):
+        return f"connection lost: {text or type(exc).__name__}"
+    if type(exc).__module__.startswith("OpenSSL") or "SSL" in type(exc).__name__:
+        return f"TLS error with {_host(request)}: {text}"
+    if isinstance(exc, UnsupportedURLSchemeError):
+        return f"unsupported URL scheme: {request.url}"
+    if isinstance(exc, DownloadFailedError):
+        return f"download failed: {text}"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def is_network_error(error: str | None) -> bool:
+    """True for errors that mean the host could not be reached (DNS, refused, timeout, reset, TLS)."""
+    return bool(error) and any(error.startswith(prefix) for prefix in NETWORK_ERRORS)
