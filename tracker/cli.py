@@ -89,9 +89,14 @@ def crawl(
     """
     from .pipeline import crawl_and_analyse, load_sources_or_exit
 
+    from .config import ConfigError
+
     chosen = load_sources_or_exit(sources, only, err)
     with open_archive() as archive:
-        result = crawl_and_analyse(archive, chosen, console=err)
+        try:
+            result = crawl_and_analyse(archive, chosen, console=err)
+        except ConfigError as exc:
+            fail(str(exc), 2)
     failed = [name for name, s in result.crawl.sources.items() if s.error]
     raise typer.Exit(0 if len(failed) < len(chosen) or not chosen else 1)
 

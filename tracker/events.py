@@ -80,8 +80,10 @@ class _Decider:
         from .classify import classify
 
         version = self.archive.version(version_id)
+        blob = self.archive.blob_info(version["blob_sha256"]) if version and version["blob_sha256"] else None
         text = self.archive.version_text(version_id) or ""
-        return bool(classify(text, title=version["title"] if version else None).draft)
+        # This version's own title (its file's metadata), not the document's: that came from its first sighting.
+        return bool(classify(text, title=(blob or {}).get("title")).draft)
 
     # -- the run --------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from storage import Archive
 
 from .analyse import AnalysisSummary, analyse_crawl
+from .config import crawl_overrides
 
 MAX_TEST_FETCH = 200 * 1024 * 1024
 
@@ -79,7 +80,7 @@ def crawl_and_analyse(archive: Archive, sources: list[Any], console: Console) ->
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         watcher = _CrawlProgress(progress)
-        summary = crawl_once(sources, archive, on_progress=watcher)
+        summary = crawl_once(sources, archive, settings=crawl_overrides(archive.home), on_progress=watcher)
         progress.update(watcher.task, total=progress.tasks[watcher.task].completed)
         tasks: dict[str, Any] = {}
 
