@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import os
 import re
-import tempfile
+import threading
 from pathlib import Path
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -26,6 +27,9 @@ class BlobStore:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._folders: set[Path] = set()  # fan-out folders known to exist (saves a mkdir per blob)
+        self._names = itertools.count()
+        self._lock = threading.Lock()
 
     def path_for(self, sha256: str) -> Path:
         # The name is checked before it becomes a path: nothing outside the store can be named.
@@ -39,10 +43,14 @@ class BlobStore:
         path = self.path_for(sha)
         if path.exists():
             return sha, False
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
         # Write to a temporary file in the same folder, fsync, then rename: a crash leaves
         # either the whole blob or none of it, never a torn one under the real name.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with self._lock:
+            tmp = str(path.parent / f".tmp-{os.getpid()}-{next(self._names)}-{sha[:8]}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             with os.fdopen(fd, "wb") as raw:
                 with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as gz:
