@@ -63,6 +63,11 @@ def main_options(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:
+        # Every failed fetch is recorded with its reason and shown in the summary; Scrapy's and Twisted's own
+        # log lines (tracebacks for a failed DNS lookup) would only bury that. --verbose shows them.
+        for name in ("scrapy", "twisted", "py.warnings"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 # -- crawling ---------------------------------------------------------------------------------------
