@@ -45,13 +45,16 @@ class Archive:
         if readonly:
             if not self.db_path.exists():
                 raise ArchiveError(f"no archive at {self.db_path}: run `stp-tracker crawl` first")
-            conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
+            conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30, isolation_level=None)
         else:
             try:
                 self.home.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ArchiveError(f"cannot create the data home {self.home}: {exc.strerror}") from None
-            conn = sqlite3.connect(self.db_path, timeout=30)
+            # Autocommit: a statement outside `transaction()` commits at once; `transaction()` (sqlite-utils'
+            # atomic) issues its own BEGIN/COMMIT. Python's implicit transactions would otherwise leave writes
+            # pending until some later commit.
+            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
         self.blobs = BlobStore(self.home / BLOB_DIR) if not readonly else _ReadOnlyBlobs(self.home / BLOB_DIR)
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         try:
@@ -92,7 +95,13 @@ class Archive:
         return rows[0] if rows else None
 
     def _insert(self, table: str, record: dict[str, Any]) -> int:
-        return self.db[table].insert(record).last_pk
+        # One plain INSERT. Table and column names come from this module's own literals, never from input;
+        # values are always parameters. (sqlite-utils' generic insert inspects the table each time: ~16
+        # statements a row, which dominated a crawl's archive writes.)
+        columns = ", ".join(record)
+        marks = ", ".join("?" * len(record))
+        cursor = self.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(record.values()))
+        return cursor.lastrowid
 
     # -- health ---------------------------------------------------------------------------------
 
@@ -655,6 +664,193 @@ class Archive:
             summary=row["summary"], changes=json.loads(row["changes"]), version_before=row["version_before"],
             version_after=row["version_after"], alert=bool(row["alert"]), historical=bool(row["historical"]),
         )
+
+    # -- research ---------------------------------------------------------------------------------
+    # Read-only queries for researchers' access: the web app, the CSV/JSON exports and the WARC export
+    # (tracker/web.py, tracker/export.py, tracker/warc.py). Table names come from the fixed map below.
+
+    _EXPORT_SQL = {
+        "documents": "SELECT rowid AS _rowid, * FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        "versions": "SELECT rowid AS _rowid, * FROM versions WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        "document_urls": "SELECT rowid AS _rowid, * FROM document_urls WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        "events": "SELECT rowid AS _rowid, * FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        "fetches": "SELECT rowid AS _rowid, * FROM fetches WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        "sources": "SELECT rowid AS _rowid, * FROM sources WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        "crawls": "SELECT rowid AS _rowid, * FROM crawls WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        "blobs": "SELECT rowid AS _rowid, * FROM blobs WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    }
+    _COUNT_SQL = {
+        "documents": "SELECT COUNT(*) FROM documents",
+        "versions": "SELECT COUNT(*) FROM versions",
+        "fetches": "SELECT COUNT(*) FROM fetches",
+        "events": "SELECT COUNT(*) FROM events",
+        "blobs": "SELECT COUNT(*) FROM blobs",
+    }
+
+    def iter_table(self, table: str, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every row of one archive table in rowid order, read in batches (JSON columns left as text)."""
+        sql = self._EXPORT_SQL.get(table)
+        if sql is None:
+            raise ValueError(f"cannot export table {table!r}: choose one of {sorted(self._EXPORT_SQL)}")
+        last = 0
+        while True:
+            rows = self._rows(sql, [last, batch])
+            if not rows:
+                return
+            last = rows[-1]["_rowid"]
+            for row in rows:
+                del row["_rowid"]
+                yield row
+
+    def iter_events(self, batch: int = 1000) -> Iterator[Event]:
+        """Every event (alerting or not) in id order, read in batches."""
+        for row in self.iter_table("events", batch=batch):
+            yield self._event(row)
+
+    def counts(self) -> dict[str, int]:
+        """How many documents, versions, fetches, events and blobs the archive holds."""
+        return {name: self.db.execute(sql).fetchone()[0] for name, sql in self._COUNT_SQL.items()}
+
+    def search_filtered(self, query: str, *, limit: int = 20, offset: int = 0, document_kind: str | None = None,
+                        footprint: str | None = None, generation: str | None = None,
+                        seen_from: str | None = None, seen_to: str | None = None,
+                        marks: tuple[str, str] = ("[", "]")) -> list[dict[str, Any]]:
+        """`search` with more filters: generation, and versions first seen between two ISO dates (inclusive).
+
+        Ranks first without snippets, then makes snippets for the page of results only: on a large archive a
+        snippet per match would cost far more than the ranking. `marks` bracket the matched words."""
+        clauses, params = [], {"limit": max(1, min(int(limit), 500)), "offset": max(0, int(offset))}
+        for clause, name, value in (("d.kind = :kind", "kind", document_kind),
+                                    ("d.footprint = :footprint", "footprint", footprint),
+                                    ("d.generation = :generation", "generation", generation),
+                                    ("v.first_seen_at >= :seen_from", "seen_from", seen_from),
+                                    ("v.first_seen_at < :seen_to", "seen_to", self._day_after(seen_to))):
+            if value:
+                clauses.append(clause)
+                params[name] = value
+        rank_sql = (
+            "SELECT v.id AS version_id, v.document_id, t.rowid AS text_rowid, d.title, d.kind, d.footprint, "
+            "d.generation, v.first_seen_at, v.last_seen_at, bm25(texts_fts) AS rank "
+            "FROM texts_fts JOIN texts t ON t.rowid = texts_fts.rowid "
+            "JOIN versions v ON v.text_sha256 = t.sha256 JOIN documents d ON d.id = v.document_id "
+            "WHERE texts_fts MATCH :q"
+            + "".join(" AND " + c for c in clauses)
+            + " ORDER BY rank, v.id LIMIT :limit OFFSET :offset"
+        )
+        try:
+            rows = self._rows(rank_sql, {**params, "q": query})
+        except sqlite3.OperationalError:
+            query = self.db.quote_fts(query)
+            rows = self._rows(rank_sql, {**params, "q": query})
+        snippets: dict[int, str] = {}
+        for rowid in {r["text_rowid"] for r in rows}:
+            found = self._one(
+                "SELECT snippet(texts_fts, 0, ?, ?, '…', 16) AS snippet FROM texts_fts "
+                "WHERE texts_fts MATCH ? AND rowid = ?",
+                [marks[0], marks[1], query, rowid],
+            )
+            snippets[rowid] = found["snippet"] if found else ""
+        for row in rows:
+            row["snippet"] = snippets.get(row.pop("text_rowid"), "")
+        return rows
+
+    def events_latest(self, *, kind: str | None = None, footprint: str | None = None, generation: str | None = None,
+                      document_id: int | None = None, since: str | None = None, until: str | None = None,
+                      include_all: bool = False, before_id: int | None = None, limit: int = 50) -> list[Event]:
+        """Events newest first (for pages of events), with filters; `before_id` pages back through them."""
+        clauses, params = [], []
+        for clause, value in (("kind = ?", kind), ("footprint = ?", footprint), ("generation = ?", generation),
+                              ("document_id = ?", document_id), ("detected_at >= ?", since),
+                              ("detected_at < ?", self._day_after(until)), ("id < ?", before_id)):
+            if value is not None and value != "":
+                clauses.append(clause)
+                params.append(value)
+        if not include_all:
+            clauses.append("alert = 1")
+        sql = "SELECT * FROM events"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(max(1, min(int(limit), 1000)))
+        return [self._event(row) for row in self._rows(sql, params)]
+
+    def fetches_of_version(self, version_id: int, limit: int = 500) -> list[dict[str, Any]]:
+        """The fetches that saw this version (when and where it was fetched), oldest first."""
+        rows = self._rows(
+            "SELECT f.*, s.official FROM fetches f LEFT JOIN sources s ON s.name = f.source "
+            "WHERE f.version_id = ? ORDER BY f.fetched_at, f.id LIMIT ?",
+            [version_id, limit],
+        )
+        for row in rows:
+            row["headers"] = json.loads(row["headers"])
+        return rows
+
+    def footprint_codes(self) -> list[str]:
+        """Every footprint code that documents in the archive carry, sorted."""
+        return [r["footprint"] for r in self._rows(
+            "SELECT DISTINCT footprint FROM documents WHERE footprint IS NOT NULL ORDER BY footprint")]
+
+    @staticmethod
+    def _day_after(value: str | None) -> str | None:
+        """An inclusive upper bound as an exclusive one: a bare date 'YYYY-MM-DD' becomes the next day."""
+        if not value:
+            return None
+        import datetime as dt
+
+        try:
+            return (dt.date.fromisoformat(value) + dt.timedelta(days=1)).isoformat()
+        except ValueError:
+            return value + "\uffff"  # a full timestamp: everything up to and including it
+
+    # -- daemon -----------------------------------------------------------------------------------
+    # The daemon's bookkeeping (tracker/daemon.py): per-source schedule state and its heartbeat, kept in the
+    # `state` key-value table under keys with a common prefix.
+
+    def state_items(self, prefix: str) -> dict[str, Any]:
+        """Every state entry whose key starts with `prefix`, decoded, by key."""
+        # A range instead of LIKE: no wildcard characters to escape in source names.
+        rows = self._rows("SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key",
+                          [prefix, prefix + "\U0010ffff"])
+        return {r["key"]: json.loads(r["value"]) for r in rows}
+
+    def set_states(self, items: dict[str, Any]) -> None:
+        """Several state entries written in one transaction."""
+        with self.db.atomic():
+            for key, value in items.items():
+                self.db.execute(
+                    "INSERT INTO state (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [key, _json(value)],
+                )
+
+    def delete_state(self, key: str) -> None:
+        with self.db.atomic():
+            self.db.execute("DELETE FROM state WHERE key = ?", [key])
+
+    def use_immediate_transactions(self) -> None:
+        """Make every transaction of this connection take the write lock when it begins (BEGIN IMMEDIATE).
+
+        For a process with several connections to one archive (the daemon: crawls on the reactor thread, analysis
+        in a worker thread). A deferred BEGIN that reads, then writes, fails at once with "database is locked"
+        if another connection committed in between (SQLite cannot upgrade a stale snapshot, and busy_timeout does
+        not apply); an immediate one waits its turn instead.
+        """
+        if not isinstance(self.db.conn, Archive._ImmediateConnection):
+            self.db.conn = Archive._ImmediateConnection(self.db.conn)
+
+    class _ImmediateConnection:
+        """A sqlite3 connection whose explicit BEGIN (sqlite-utils' atomic()) is BEGIN IMMEDIATE."""
+
+        def __init__(self, conn: sqlite3.Connection):
+            self._conn = conn
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql.strip().rstrip(";").upper() == "BEGIN":
+                sql = "BEGIN IMMEDIATE"
+            return self._conn.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._conn, name)
 
 
 class _ReadOnlyBlobs(BlobStore):

@@ -237,10 +237,22 @@ def _m002_alerts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m003_fetch_indexes(db: sqlite_utils.Database) -> None:
+    # A version's and a document's fetches (history pages, versions_of, sightings_of) without a full scan.
+    _run(
+        db,
+        """
+        CREATE INDEX IF NOT EXISTS fetches_version ON fetches(version_id);
+        CREATE INDEX IF NOT EXISTS fetches_document ON fetches(document_id);
+        """,
+    )
+
+
 # Append only: a released migration is never edited, a new one is added after it.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_archive,
     _m002_alerts,
+    _m003_fetch_indexes,
 ]
 
 

@@ -240,14 +240,18 @@ def search(
     limit: int = typer.Option(20, "--limit", "-n"),
     kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
     footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    generation: Optional[str] = typer.Option(None, "--generation", help="2016-stp, 2017-partnership, 2019-five-year, 2022-joint-forward-plan, 2025-strategic-commissioning."),
+    seen_from: Optional[str] = typer.Option(None, "--from", help="Versions first seen on or after this date (YYYY-MM-DD)."),
+    seen_to: Optional[str] = typer.Option(None, "--to", help="Versions first seen on or before this date (YYYY-MM-DD)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
 ) -> None:
     """Full-text search over every archived version, ranked, with snippets.
 
-    Example: stp-tracker search '"maternity unit" AND close*'
+    Example: stp-tracker search '"maternity unit" AND close*' --footprint QF7 --from 2016-01-01
     """
     with open_archive(readonly=True) as archive:
-        rows = archive.search(query, limit=limit, document_kind=kind, footprint=footprint)
+        rows = archive.search_filtered(query, limit=limit, document_kind=kind, footprint=footprint,
+                                       generation=generation, seen_from=seen_from, seen_to=seen_to)
     if as_json:
         print_json(rows)
         return
