@@ -103,6 +103,68 @@ class _TimedDMP(diff_match_patch):
         return diffs
 
 
+TWO_LEVEL_FROM = 40  # paragraphs: above this, paragraphs are matched first and words compared only where they differ
+
+
+def _word_ops(old: str, new: str, dmp: _TimedDMP, capacity: int) -> list[tuple[int, str]] | None:
+    """Word-level operations between two passages (tokens encoded as characters, cleaned up at token level)."""
+    encoded = _encode(tokenise(old, "word"), tokenise(new, "word"), capacity)
+    if encoded is None:
+        return None
+    chars_a, chars_b, vocab = encoded
+    diffs = dmp.diff_main(chars_a, chars_b, checklines=False)
+    dmp.diff_cleanupSemantic(diffs)
+    return [(op, _decode(piece, vocab)) for op, piece in diffs]
+
+
+def _two_level_ops(a: str, b: str, dmp: _TimedDMP, capacity: int) -> list[tuple[int, str]] | None:
+    """Match whole paragraphs first (one character per paragraph, as diff_linesToChars does for lines), then
+    compare words only inside each run of changed paragraphs. Many scattered edits in a long plan cost a
+    sum of small diffs instead of one large one; the result is the same kind of word-level operations."""
+    encoded = _encode(tokenise(a, "paragraph"), tokenise(b, "paragraph"), capacity)
+    if encoded is None:
+        return None
+    chars_a, chars_b, vocab = encoded
+    top = dmp.diff_main(chars_a, chars_b, checklines=False)
+    ops: list[tuple[int, str]] = []
+    pending: dict[int, list[str]] = {-1: [], 1: []}
+
+    def flush() -> bool:
+        old, new = "".join(pending[-1]), "".join(pending[1])
+        pending[-1].clear()
+        pending[1].clear()
+        if old and new:
+            sub = _word_ops(old, new, dmp, capacity)
+            if sub is None:
+                return False
+            ops.extend(sub)
+        elif old:
+            ops.append((-1, old))
+        elif new:
+            ops.append((1, new))
+        return True
+
+    for op, piece in top:
+        text = _decode(piece, vocab)
+        if op == 0:
+            if not flush():
+                return None
+            ops.append((0, text))
+        else:
+            pending[op].append(text)
+    if not flush():
+        return None
+    merged: list[tuple[int, str]] = []
+    for op, text in ops:
+        if not text:
+            continue
+        if merged and merged[-1][0] == op:
+            merged[-1] = (op, merged[-1][1] + text)
+        else:
+            merged.append((op, text))
+    return merged
+
+
 @dataclass
 class Change:
     """What changed between two texts: operations on the canonical texts, counts, figures, passages, summary."""
@@ -462,24 +524,31 @@ def diff_texts(
     if a == b:
         return Change(seconds=time.perf_counter() - started, messages=["only whitespace differs (re-wrapped)"])
     messages: list[str] = []
-    encoded = None
-    granularity = "word"
-    for granularity, coarser in (("word", "sentences"), ("sentence", "paragraphs"), ("paragraph", "the texts whole")):
-        encoded = _encode(tokenise(a, granularity), tokenise(b, granularity), max_distinct_tokens)
-        if encoded is not None:
-            break
-        messages.append(
-            f"too many distinct {granularity}s to map to characters (limit {max_distinct_tokens}): "
-            f"comparing {coarser} instead"
-        )
-    if encoded is None:  # even paragraphs do not fit
-        granularity = "text"
-        encoded = ("\x01", "\x02", {"\x01": a, "\x02": b})
-    chars_a, chars_b, vocab = encoded
     dmp = _TimedDMP()
     dmp.Diff_Timeout = timeout if timeout and timeout > 0 else 0
     t0 = time.perf_counter()
-    diffs = dmp.diff_main(chars_a, chars_b, checklines=False)
+    ops = None
+    granularity = "word"
+    if a.count(PARAGRAPH) >= TWO_LEVEL_FROM:
+        ops = _two_level_ops(a, b, dmp, max_distinct_tokens)
+    if ops is None:
+        encoded = None
+        for granularity, coarser in (("word", "sentences"), ("sentence", "paragraphs"),
+                                     ("paragraph", "the texts whole")):
+            encoded = _encode(tokenise(a, granularity), tokenise(b, granularity), max_distinct_tokens)
+            if encoded is not None:
+                break
+            messages.append(
+                f"too many distinct {granularity}s to map to characters (limit {max_distinct_tokens}): "
+                f"comparing {coarser} instead"
+            )
+        if encoded is None:  # even paragraphs do not fit
+            granularity = "text"
+            encoded = ("\x01", "\x02", {"\x01": a, "\x02": b})
+        chars_a, chars_b, vocab = encoded
+        diffs = dmp.diff_main(chars_a, chars_b, checklines=False)
+        dmp.diff_cleanupSemantic(diffs)
+        ops = [(op, _decode(piece, vocab)) for op, piece in diffs]
     main_seconds = time.perf_counter() - t0
     timed_out = dmp.gave_up or (timeout > 0 and main_seconds >= timeout)
     if timed_out:
@@ -487,8 +556,6 @@ def diff_texts(
             f"diff timed out after {main_seconds:.3g} s (limit {timeout:g} s): diff-match-patch gave up and "
             "marked whole stretches as deleted and re-inserted, so this change is incomplete; raise the timeout"
         )
-    dmp.diff_cleanupSemantic(diffs)
-    ops = [(op, _decode(piece, vocab)) for op, piece in diffs]
     change = Change(ops=ops, timed_out=timed_out, granularity=granularity, messages=messages)
     change.words_added = _word_count(ops, 1)
     change.words_removed = _word_count(ops, -1)
