@@ -20,6 +20,32 @@ DB_NAME = "archive.db"
 BLOB_DIR = "blobs"
 
 
+class _ImmediateConnection:
+    """A sqlite3 connection whose explicit BEGIN (sqlite-utils' atomic()) is BEGIN IMMEDIATE.
+
+    A deferred BEGIN that reads, then writes, fails at once with "database is locked" when another connection
+    committed in between (SQLite cannot upgrade a stale snapshot, and busy_timeout does not apply); an immediate
+    one takes the write lock up front and waits its turn. Every writable archive uses it: the daemon has two
+    connections, and a one-off command or the web app may open a third."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql.strip().rstrip(";").upper() == "BEGIN":
+            sql = "BEGIN IMMEDIATE"
+        return self._conn.execute(sql, *args)
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._conn.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._conn.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
 class ArchiveError(Exception):
     """The archive cannot be opened or written: says which file and why."""
 
@@ -57,6 +83,8 @@ class Archive:
             conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
         self.blobs = BlobStore(self.home / BLOB_DIR) if not readonly else _ReadOnlyBlobs(self.home / BLOB_DIR)
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        if not readonly:
+            self.db.conn = _ImmediateConnection(conn)
         try:
             self.db.execute("PRAGMA busy_timeout = 30000")
             if not readonly:
@@ -828,29 +856,10 @@ class Archive:
             self.db.execute("DELETE FROM state WHERE key = ?", [key])
 
     def use_immediate_transactions(self) -> None:
-        """Make every transaction of this connection take the write lock when it begins (BEGIN IMMEDIATE).
+        """Every transaction takes the write lock when it begins (BEGIN IMMEDIATE); writable archives already do."""
+        if not isinstance(self.db.conn, _ImmediateConnection):
+            self.db.conn = _ImmediateConnection(self.db.conn)
 
-        For a process with several connections to one archive (the daemon: crawls on the reactor thread, analysis
-        in a worker thread). A deferred BEGIN that reads, then writes, fails at once with "database is locked"
-        if another connection committed in between (SQLite cannot upgrade a stale snapshot, and busy_timeout does
-        not apply); an immediate one waits its turn instead.
-        """
-        if not isinstance(self.db.conn, Archive._ImmediateConnection):
-            self.db.conn = Archive._ImmediateConnection(self.db.conn)
-
-    class _ImmediateConnection:
-        """A sqlite3 connection whose explicit BEGIN (sqlite-utils' atomic()) is BEGIN IMMEDIATE."""
-
-        def __init__(self, conn: sqlite3.Connection):
-            self._conn = conn
-
-        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-            if sql.strip().rstrip(";").upper() == "BEGIN":
-                sql = "BEGIN IMMEDIATE"
-            return self._conn.execute(sql, *args)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._conn, name)
 
 
 class _ReadOnlyBlobs(BlobStore):

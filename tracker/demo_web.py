@@ -1,0 +1,112 @@
+"""The demo's small local web: an ICS site, council papers and a campaign site on 127.0.0.1, with hand-made PDFs."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HTML = "text/html; charset=utf-8"
+PDF = "application/pdf"
+
+
+def _pdf_text(line: str) -> bytes:
+    raw = line.encode("cp1252", errors="replace")
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def tiny_pdf(lines: list[str], *, title: str) -> bytes:
+    """A valid one-page PDF (Helvetica, one text line per line) with a title; the same input gives the same bytes."""
+    stream = b"BT /F1 11 Tf 14 TL 60 780 Td " + b" T* ".join(_pdf_text(l) + b" Tj" for l in lines) + b" ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Title " + _pdf_text(title) + b" /Producer (stp-tracker demo) >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    ident = hashlib.md5(bytes(out)).hexdigest().encode()  # noqa: S324 (a file identifier, not security)
+    out += (b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
+            % (len(objects) + 1, len(objects), ident, ident, xref))
+    return bytes(out)
+
+
+def page(title: str, body_html: str, links: list[tuple[str, str]] = ()) -> bytes:
+    """An HTML page with a heading, some text and a list of links (every text escaped)."""
+    items = "".join(f"<li><a href='{html.escape(href)}'>{html.escape(text)}</a></li>" for href, text in links)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"
+            f"<main><h1>{html.escape(title)}</h1>{body_html}<ul>{items}</ul></main></body></html>").encode("utf-8")
+
+
+class DemoWeb:
+    """A threaded HTTP server on 127.0.0.1 serving a routing table the story changes between crawls."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def set(self, path: str, body: bytes, content_type: str = HTML) -> None:
+        with self._lock:
+            self.routes[path] = (body, content_type)
+
+    def remove(self, path: str) -> None:
+        with self._lock:
+            self.routes.pop(path, None)
+
+    def url(self, path: str) -> str:
+        assert self._server is not None, "the demo web is not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def start(self) -> DemoWeb:
+        web = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                with web._lock:
+                    found = web.routes.get(self.path.split("?", 1)[0])
+                body, content_type = found or (b"<h1>Not found</h1>", HTML)
+                etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+                if found and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                if found:
+                    self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-web", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
