@@ -95,13 +95,22 @@ def crawl(
     from .pipeline import crawl_and_analyse, load_sources_or_exit
 
     from .config import ConfigError
+    from .daemon import DaemonError, DaemonLock
 
     chosen = load_sources_or_exit(sources, only, err)
-    with open_archive() as archive:
-        try:
-            result = crawl_and_analyse(archive, chosen, console=err)
-        except ConfigError as exc:
-            fail(str(exc), 2)
+    try:
+        # One writer of schedules and crawls per archive: a running daemon owns it.
+        lock = DaemonLock(get_home()).acquire()
+    except DaemonError as exc:
+        fail(f"{exc} (stop the daemon, or let it crawl: `stp-tracker run --once`)", 2)
+    try:
+        with open_archive() as archive:
+            try:
+                result = crawl_and_analyse(archive, chosen, console=err)
+            except ConfigError as exc:
+                fail(str(exc), 2)
+    finally:
+        lock.release()
     failed = [name for name, s in result.crawl.sources.items() if s.error]
     raise typer.Exit(0 if len(failed) < len(chosen) or not chosen else 1)
 
