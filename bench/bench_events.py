@@ -1,0 +1,187 @@
+"""Precision and recall of alert-worthy events over labelled real series, real pairs and a plan's life story.
+
+Run: .venv/bin/python bench/bench_events.py [--shared ../shared]
+
+Each case replays captured bodies into a fresh archive as crawls would record them (tests/replay.py), runs the
+real analysis and event rules, and compares the alert-worthy events of every crawl with the expected ones.
+A true positive is an expected event kind raised on the right crawl; an extra event is a false positive; a
+missing one a false negative. Labels come from ../shared/corpus/SOURCES.md, checked against the raw text diffs
+(e.g. a transition that only adds the "Help us improve our website" survey box is labelled "no event").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from storage import Archive  # noqa: E402
+from tests.replay import Capture, Replayer  # noqa: E402
+from tests.scenario_web import FIVE_YEAR_PLAN, STP_DRAFT, STP_PUBLISHED, STP_REVISED  # noqa: E402
+from tracker.analyse import ExtractionPool  # noqa: E402
+from tracker.demo_web import tiny_pdf  # noqa: E402
+
+# Per series: the expected alert events of each snapshot's crawl, in order (the first crawl is the baseline).
+# "R" = revised, "-" = nothing.
+SERIES_LABELS = {
+    "www-gov-uk-guidance-general-information-assessing-fitness-to-drive": "------",  # widget text only
+    "www-healthiertogether-nhs-uk-professional-croup": "---RR-",  # two 403 months; edits; then a block notice
+    "www-nhs-uk-conditions-back-pain": "--RR--",  # last: an "Overview" heading only
+    "www-nhs-uk-conditions-broken-finger": "------",  # a word split by markup; then the survey box
+    "www-nhs-uk-conditions-bronchiolitis": "-R----",  # last change: the survey box
+    "www-nhs-uk-conditions-burns-and-scalds": "---R-R",  # rewrite; "at least 15" -> "15 to 30 minutes"
+    "www-nhs-uk-conditions-cuts-and-grazes": "---R-R",
+    "www-nhs-uk-conditions-head-injury-and-concussion": "----R-",
+    "www-nhs-uk-medicines-chloramphenicol-how-and-when-to-use-chloramphenicol": "-R----",
+    "www-nhs-uk-medicines-ibuprofen-for-adults-how-and-when-to-take-ibuprofen": "----R-",  # then the survey box
+    "www-nhs-uk-medicines-paracetamol-for-adults-how-and-when-to-take-paracetamol-for-adults": "---RRR",
+    "www-nhs-uk-pregnancy-related-conditions-common-symptoms-vaginal-bleeding": "--R-R-",
+}
+KINDS = {"R": ["revised"], "-": []}
+
+PAIRS = [  # (first, second, same URL?, expected alert events of the second crawl)
+    ("duplicates/LabourAltBudget-amendment-a.pdf", "duplicates/LabourAltBudget-amendment-b.pdf", False, []),
+    ("duplicates/Minutes-2025-01-09-as-printed-minutes.pdf", "duplicates/Minutes-2025-01-09-as-next-agenda-item.pdf",
+     False, []),
+    # Only the appendix letter differs (G -> H, M -> N): archived as versions, not news.
+    ("versions/ReservesPolicy-v1-cabinet-2025-01-30.pdf", "versions/ReservesPolicy-v2-council-2025-02-13.pdf", True, []),
+    ("versions/InvestmentStrategy-v1-cabinet-2025-01-30.pdf", "versions/InvestmentStrategy-v2-council-2025-02-13.pdf",
+     True, []),
+]
+
+
+class Score:
+    def __init__(self) -> None:
+        self.tp = self.fp = self.fn = 0
+        self.misses: list[str] = []
+
+    def add(self, case: str, expected: list[str], got: list[str]) -> None:
+        e, g = Counter(expected), Counter(got)
+        tp = sum((e & g).values())
+        self.tp += tp
+        self.fp += sum(g.values()) - tp
+        self.fn += sum(e.values()) - tp
+        if e != g:
+            self.misses.append(f"{case}: expected {sorted(expected)}, got {sorted(got)}")
+
+
+def alerting(events) -> list[str]:
+    return sorted(e.kind for e in events if e.alert)
+
+
+def run_series(shared: Path, pool: ExtractionPool, score: Score, work: Path) -> int:
+    crawls = 0
+    for name, labels in SERIES_LABELS.items():
+        folder = shared / "corpus" / "html-versions" / "nhs-page-text-series" / name
+        series = json.loads((folder / "series.json").read_text())
+        archive = Archive(work / name)
+        replayer = Replayer(archive, "nhs-page", official=True, kind="page", footprint=None, pool=pool)
+        for snap, label in zip(series["snapshots"], labels, strict=True):
+            ok = snap["http_status"] == 200
+            body = (folder / snap["text_file"]).read_bytes() if ok else b"Access denied"
+            events = replayer.crawl([Capture(series["url"], body, "text/plain; charset=utf-8",
+                                             status=snap["http_status"], kind="page",
+                                             fetched_at=snap["commit_date"])])
+            score.add(f"{name} {snap['commit_date'][:10]}", KINDS[label], alerting(events))
+            crawls += 1
+        archive.close()
+    return crawls
+
+
+def run_pairs(shared: Path, pool: ExtractionPool, score: Score, work: Path) -> int:
+    kcc = shared / "corpus" / "pdf" / "uk-kcc"
+    for index, (first, second, same_url, expected) in enumerate(PAIRS):
+        archive = Archive(work / f"pair-{index}")
+        replayer = Replayer(archive, "kent-cc", official=True, kind="page", pool=pool)
+        url = "https://democracy.kent.gov.uk/documents/s1/paper.pdf"
+        replayer.crawl([Capture("https://democracy.kent.gov.uk/", b"<html><body>Papers</body></html>", "text/html",
+                                kind="page")])
+        replayer.crawl([Capture(url, (kcc / first).read_bytes())])
+        events = replayer.crawl([Capture(url if same_url else url.replace("s1", "s2"), (kcc / second).read_bytes())])
+        score.add(Path(second).name, expected, alerting(events))
+        archive.close()
+    return len(PAIRS) * 3
+
+
+def run_story(pool: ExtractionPool, score: Score, work: Path) -> int:
+    """The scenario test's story (tests/test_scenario.py), replayed without HTTP: council, official and campaign."""
+    archive = Archive(work / "story")
+    council = Replayer(archive, "council", official=False, kind="site", footprint="QF7", pool=pool)
+    official = Replayer(archive, "ics", official=True, kind="site", footprint="QF7", pool=pool)
+    draft = tiny_pdf(STP_DRAFT, title="Appendix A")
+    published = tiny_pdf(STP_PUBLISHED, title="Public summary")
+    resaved = tiny_pdf(STP_PUBLISHED, title="Public summary (re-saved)")
+    revised = tiny_pdf(STP_REVISED, title="Public summary")
+    five_year = tiny_pdf(FIVE_YEAR_PLAN, title="Five Year Plan")
+    stp, fyp, leak = "https://ics.example/docs/stp.pdf", "https://ics.example/docs/fyp.pdf", "https://council.example/s2/a.pdf"
+    home = Capture("https://ics.example/", b"<html><body><p>Our plans</p></body></html>", "text/html", kind="page")
+    steps = [  # (council captures, official captures, expected alert events of the official crawl)
+        ([], [home], []),
+        ([Capture(leak, draft)], [home], ["leaked"]),
+        ([Capture(leak, draft)], [home, Capture(stp, published)], ["published"]),
+        ([Capture(leak, draft)], [home, Capture(stp, resaved)], []),
+        ([Capture(leak, draft)], [home, Capture(stp, revised)], ["revised"]),
+        ([Capture(leak, draft)], [home, Capture(stp, revised), Capture(fyp, five_year)], ["replaced"]),
+        ([Capture(leak, draft)], [home, Capture(stp, b"gone", "text/html", status=404),
+                                  Capture(fyp, b"busy", "text/plain", status=503)], []),
+        ([Capture(leak, draft)], [home, Capture(stp, b"gone", "text/html", status=404), Capture(fyp, five_year)],
+         ["withdrawn"]),
+        ([Capture(leak, draft)], [home, Capture(stp, revised), Capture(fyp, five_year)], ["reinstated"]),
+    ]
+    for number, (council_captures, official_captures, expected) in enumerate(steps, start=1):
+        got = alerting(council.crawl(council_captures or [Capture("https://council.example/", b"<p>Papers</p>",
+                                                                  "text/html", kind="page")]))
+        got += alerting(official.crawl(official_captures))
+        score.add(f"story step {number}", expected, got)
+    archive.close()
+    return len(steps) * 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    args = parser.parse_args()
+    if not (args.shared / "corpus").is_dir():
+        sys.exit(f"no corpus at {args.shared / 'corpus'}: pass --shared PATH")
+    pool = ExtractionPool(workers=2)
+    started = time.perf_counter()
+    rows = []
+    total = Score()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            for label, run in (("NHS page series (12 pages, 72 crawls)", lambda s: run_series(args.shared, pool, s, work)),
+                               ("Kent council PDF pairs", lambda s: run_pairs(args.shared, pool, s, work)),
+                               ("plan story (leak .. reinstatement)", lambda s: run_story(pool, s, work))):
+                score = Score()
+                crawls = run(score)
+                rows.append((label, crawls, score))
+                for attr in ("tp", "fp", "fn"):
+                    setattr(total, attr, getattr(total, attr) + getattr(score, attr))
+                total.misses += score.misses
+    finally:
+        pool.close()
+
+    def pr(s: Score) -> tuple[str, str]:
+        precision = s.tp / (s.tp + s.fp) if s.tp + s.fp else 1.0
+        recall = s.tp / (s.tp + s.fn) if s.tp + s.fn else 1.0
+        return f"{precision:.2f}", f"{recall:.2f}"
+
+    print(f"{'case':42} {'crawls':>6} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>9} {'recall':>6}")
+    for label, crawls, s in rows + [("all", sum(r[1] for r in rows), total)]:
+        p, r = pr(s)
+        print(f"{label:42} {crawls:>6} {s.tp:>4} {s.fp:>4} {s.fn:>4} {p:>9} {r:>6}")
+    for miss in total.misses:
+        print("  disagreement:", miss)
+    print(f"{time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
