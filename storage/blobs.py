@@ -24,8 +24,12 @@ def sha256_of(data: bytes) -> str:
 class BlobStore:
     """Original bytes by their sha256. A body already stored is not stored again."""
 
-    def __init__(self, root: str | os.PathLike[str]):
+    def __init__(self, root: str | os.PathLike[str], fsync: bool | None = None):
         self.root = Path(root)
+        # fsync each new blob before its row can point at it (default). STP_TRACKER_BLOB_FSYNC=0 trades that for
+        # speed: a process crash still loses nothing (the kernel has the bytes); a power cut may lose the newest
+        # blobs, which reading then reports as missing.
+        self.fsync = fsync if fsync is not None else os.environ.get("STP_TRACKER_BLOB_FSYNC", "1") != "0"
         self.root.mkdir(parents=True, exist_ok=True)
         self._folders: set[Path] = set()  # fan-out folders known to exist (saves a mkdir per blob)
         self._names = itertools.count()
@@ -56,7 +60,8 @@ class BlobStore:
                 with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as gz:
                     gz.write(data)
                 raw.flush()
-                os.fsync(raw.fileno())
+                if self.fsync:
+                    os.fsync(raw.fileno())
             os.replace(tmp, path)
         except BaseException:
             try:
