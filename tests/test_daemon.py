@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pdfgen import make_pdf
+from tracker.demo import PUBLISHED
 from storage import Archive, ArchiveError
 from tracker.daemon import DaemonError, DaemonLock, DaemonSettings, daemon_status, lock_owner
 
@@ -39,14 +40,7 @@ stop_timeout_seconds = 20
 [alerts]
 allow_private_targets = true
 """
-PLAN = [
-    "South Yorkshire and Bassetlaw Sustainability and Transformation Plan",
-    "October 2016 submission to NHS England. Public summary",
-    "Our footprint serves 1.5 million people across Barnsley, Bassetlaw, Doncaster, Rotherham and Sheffield.",
-    "If we do nothing, the gap between funding and demand will reach £600m by 2020/21.",
-    "We propose an acute bed reduction of 180 beds across the five district general hospitals.",
-    "Hyper acute stroke services will be consolidated onto three sites.",
-]
+PLAN = PUBLISHED  # the demo story's published STP
 
 
 def cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -318,3 +318,12 @@ def test_plan_sized_revision_rewrapped_marks_only_the_real_edits_quickly() -> No
     assert change.words_added + change.words_removed == pair.words_changed
     assert change.seconds < 3.0  # ~0.5 s here; generous for a busy CI machine
     assert isinstance(change, Change) and change.significance()[0]
+
+
+def test_a_sentence_added_at_the_end_is_not_reported_with_the_unchanged_sentence_before_it():
+    before = "Hyper acute stroke services will move. Children's surgery will be centralised in Sheffield."
+    after = before[:-1] + ". Bassetlaw A&E will close overnight from April 2017."
+    change = diff_texts(before, after)
+    assert change.added == ["Bassetlaw A&E will close overnight from April 2017."] or \
+        change.added == ["Bassetlaw A&E will close overnight from April 2017"]
+    assert "Children" not in change.summary

@@ -11,23 +11,52 @@ HTML = "text/html; charset=utf-8"
 PDF = "application/pdf"
 
 
-def _pdf_text(line: str) -> bytes:
-    raw = line.encode("cp1252", errors="replace")
+def _pdf_string(text: str) -> bytes:
+    """A PDF literal string in WinAnsi (Latin-1) encoding; other characters become '?'."""
+    raw = text.encode("cp1252", errors="replace")
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def tiny_pdf(lines: list[str], *, title: str) -> bytes:
-    """A valid one-page PDF (Helvetica, one text line per line) with a title; the same input gives the same bytes."""
-    stream = b"BT /F1 11 Tf 14 TL 60 780 Td " + b" T* ".join(_pdf_text(l) + b" Tj" for l in lines) + b" ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
-        b"/Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Title " + _pdf_text(title) + b" /Producer (stp-tracker demo) >>",
-    ]
+def make_pdf(pages: list[str], *, title: str | None = None, producer: str = "pdfgen", doc_id: str | None = None,
+             creation_date: str | None = None) -> bytes:
+    """A PDF with one page per string (one text line per line, Helvetica 11 pt), correct xref and trailer.
+
+    The same arguments always give the same bytes. `doc_id` sets the trailer /ID (default: from the text), and
+    `creation_date` ("20240131120000Z" or a PDF date "D:...") the /CreationDate: change either to change the bytes
+    without changing the text.
+    """
+    pages = pages or [""]
+    objects: list[bytes] = []  # objects[i] is object number i + 1
+
+    def add(body: bytes) -> int:
+        objects.append(body)
+        return len(objects)
+
+    catalog = add(b"")  # filled in once the page tree's number is known
+    tree = add(b"")
+    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    kids = []
+    for text in pages:
+        lines = text.split("\n")
+        ops = [b"BT /F1 11 Tf 14 TL 72 770 Td"]
+        for i, line in enumerate(lines):
+            ops.append((b"" if i == 0 else b"T* ") + _pdf_string(line) + b" Tj")
+        ops.append(b"ET")
+        stream = b"\n".join(ops)
+        content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+                        b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (tree, content, font)))
+    objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % tree
+    objects[tree - 1] = (b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids)
+                         + b"] /Count %d >>" % len(kids))
+    info_items = [b"/Producer " + _pdf_string(producer)]
+    if title is not None:
+        info_items.append(b"/Title " + _pdf_string(title))
+    if creation_date is not None:
+        date = creation_date if creation_date.startswith("D:") else "D:" + creation_date
+        info_items.append(b"/CreationDate " + _pdf_string(date))
+    info = add(b"<< " + b" ".join(info_items) + b" >>")
+
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -36,10 +65,15 @@ def tiny_pdf(lines: list[str], *, title: str) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    ident = hashlib.md5(bytes(out)).hexdigest().encode()  # noqa: S324 (a file identifier, not security)
-    out += (b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
-            % (len(objects) + 1, len(objects), ident, ident, xref))
+    ident = hashlib.md5((doc_id if doc_id is not None else "\f".join(pages)).encode("utf-8")).hexdigest().encode()
+    out += (b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
+            % (len(objects) + 1, catalog, info, ident, ident, xref))
     return bytes(out)
+
+
+def tiny_pdf(lines: list[str], *, title: str) -> bytes:
+    """A one-page PDF of these lines with a title; the same input gives the same bytes."""
+    return make_pdf(["\n".join(lines)], title=title, producer="stp-tracker demo")
 
 
 def page(title: str, body_html: str, links: list[tuple[str, str]] = ()) -> bytes:

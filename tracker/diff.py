@@ -484,7 +484,10 @@ def _passages(ops: list[tuple[int, str]], before: str, after: str, side: int) ->
             offset = pos
             for part in piece.split(PARAGRAPH):
                 if _WORDLIKE.search(part):
-                    snippet = _snippet(text, offset, offset + len(part))
+                    # A piece may begin with the stop that closes the previous, unchanged sentence (". Bassetlaw
+                    # A&E will close..."): start at its first word, or the snippet would quote that sentence too.
+                    lead = len(part) - len(part.lstrip(" .,;:!?)]\n"))
+                    snippet = _snippet(text, offset + lead, offset + len(part))
                     if snippet and snippet not in seen:
                         seen.add(snippet)
                         out.append(snippet)
