@@ -277,16 +277,18 @@ def events(
     kind: Optional[str] = typer.Option(None, "--kind", help="leaked, published, revised, replaced, withdrawn, reinstated (moved, baseline with --all)."),
     footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
     include_all: bool = typer.Option(False, "--all", help="Also events that raise no alert (baseline, moved)."),
+    historical: bool = typer.Option(False, "--historical", help="Events computed from backfilled web-archive captures instead of live crawls."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
 ) -> None:
-    """What changed: events decided from the archive, oldest first.
+    """What changed: events decided from the archive, oldest first (live crawls; --historical for backfilled).
 
     Example: stp-tracker events --footprint QF7 --since 2026-01-01 --json
     """
     from .eventjson import event_json
 
     with open_archive(readonly=True) as archive:
-        rows = archive.events(since=since, kind=kind, footprint=footprint, include_all=include_all or kind in ("moved", "baseline"))
+        rows = archive.events(since=since, kind=kind, footprint=footprint, historical=historical,
+                              include_all=include_all or kind in ("moved", "baseline"))
         data = [event_json(archive, e) for e in rows]
     if as_json:
         print_json(data)
