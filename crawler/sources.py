@@ -38,6 +38,18 @@ def register_kind(kind: SourceKind) -> SourceKind:
 register_kind(SourceKind("site", 3, "a web site: follows links within its domains, fetches the documents linked"))
 register_kind(SourceKind("page", 0, "one page (or one document) watched on its own: no links followed"))
 
+# Council committee systems (crawler/spiders/moderngov.py, cmis.py). Their options: what the built-in registry
+# records about the council(s), and what steers the crawl (checked by crawler.spiders.moderngov.committee_options).
+REGISTRY_OPTIONS = ("footprints", "councils", "council_names", "platform", "base_url", "abolished", "title", "note")
+COMMITTEE_OPTIONS = ("lookback_months", "lookahead_days", "committees", "all_committees", "keywords", "rss",
+                     "max_meetings")
+register_kind(SourceKind(
+    "moderngov", 2, "a council's ModernGov committee site: focus committees' meetings in a look-back window, "
+    "documents of agenda items about NHS plans", allowed_options=REGISTRY_OPTIONS + COMMITTEE_OPTIONS))
+register_kind(SourceKind(
+    "cmis", 2, "a council's CMIS committee site: focus committees' meetings in a look-back window, documents of "
+    "agenda items about NHS plans", allowed_options=REGISTRY_OPTIONS + COMMITTEE_OPTIONS))
+
 FIELDS = (
     "name", "footprint", "kind", "official", "start_urls", "allowed_domains", "max_depth", "schedule",
     "css_selector", "document_hosts", "options",

@@ -860,6 +860,99 @@ class Archive:
         if not isinstance(self.db.conn, _ImmediateConnection):
             self.db.conn = _ImmediateConnection(self.db.conn)
 
+    # -- sources ----------------------------------------------------------------------------------
+    # What `stp-tracker sources` shows about each source's health (tracker/cli_sources.py).
+
+    def source_url_counts(self) -> dict[str, dict[str, Any]]:
+        """Per source: documents and pages it has served with a body, URLs tried, when it was first tried."""
+        rows = self._rows(
+            "SELECT source, COUNT(*) AS urls, "
+            "SUM(CASE WHEN kind = 'document' AND blob_sha256 IS NOT NULL THEN 1 ELSE 0 END) AS documents, "
+            "SUM(CASE WHEN kind != 'document' AND blob_sha256 IS NOT NULL THEN 1 ELSE 0 END) AS pages, "
+            "MIN(first_seen_at) AS first_seen_at, "
+            "MAX(CASE WHEN kind = 'document' AND blob_sha256 IS NOT NULL THEN last_seen_at END) AS last_document_at "
+            "FROM urls GROUP BY source"
+        )
+        return {row.pop("source"): row for row in rows}
+
+    def latest_fetches(self, source: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The source's most recent fetches, newest first (without headers or bodies)."""
+        return self._rows(
+            "SELECT id, crawl_id, url, fetched_at, status, error, kind, not_modified, link_text FROM fetches "
+            "WHERE source = ? ORDER BY id DESC LIMIT ?",
+            [source, max(1, min(int(limit), 1000))],
+        )
+
+    # -- backfill ---------------------------------------------------------------------------------
+    # Captures imported from web archives (tracker/backfill.py): the list of captures, the listing cursors,
+    # and crawls of kind 'backfill' whose events are historical.
+
+    def start_backfill_crawl(self, sources: list[str], started_at: str) -> int:
+        """A crawl made of archived captures (kind 'backfill'), dated at its first capture."""
+        with self.db.atomic():
+            return self._insert("crawls", {"started_at": started_at, "sources": _json(sources), "status": "running",
+                                           "kind": "backfill"})
+
+    def is_backfill_crawl(self, crawl_id: int) -> bool:
+        row = self._one("SELECT kind FROM crawls WHERE id = ?", [crawl_id])
+        return bool(row) and row["kind"] == "backfill"
+
+    def crawl_last_fetched_at(self, crawl_id: int) -> str | None:
+        """The time of the crawl's latest fetch (for a backfill crawl: its latest capture time)."""
+        row = self._one("SELECT MAX(fetched_at) AS at FROM fetches WHERE crawl_id = ?", [crawl_id])
+        return row["at"] if row else None
+
+    def backfill_cursor(self, source: str, query: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM backfill_cursors WHERE source = ? AND query = ?", [source, query])
+
+    def set_backfill_cursor(self, source: str, query: str, *, resume_key: str | None, complete: bool,
+                            pages: int) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO backfill_cursors (source, query, resume_key, complete, pages, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source, query) DO UPDATE SET resume_key = excluded.resume_key, "
+                "complete = excluded.complete, pages = excluded.pages, updated_at = excluded.updated_at",
+                [source, query, resume_key, int(complete), pages, utcnow()],
+            )
+
+    def add_backfill_captures(self, captures: list[dict[str, Any]]) -> int:
+        """Remember captures listed by an archive (each once); returns how many were new."""
+        added = 0
+        now = utcnow()
+        with self.db.atomic():
+            for c in captures:
+                cursor = self.db.execute(
+                    "INSERT OR IGNORE INTO backfill_captures (source, archive, url, timestamp, raw_url, mimetype, "
+                    "digest, kind, listed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [c["source"], c["archive"], c["url"], c["timestamp"], c["raw_url"], c.get("mimetype"),
+                     c.get("digest"), c.get("kind") or "document", now],
+                )
+                added += cursor.rowcount or 0
+        return added
+
+    def pending_backfill_captures(self, sources: list[str]) -> list[dict[str, Any]]:
+        """Captures listed but not yet imported, oldest capture first."""
+        wanted = set(sources)
+        rows = self._rows("SELECT * FROM backfill_captures WHERE status = 'pending' "
+                          "ORDER BY timestamp, source, archive, url")
+        return [r for r in rows if r["source"] in wanted]
+
+    def finish_backfill_capture(self, capture: dict[str, Any], *, status: str, crawl_id: int | None,
+                                fetch_id: int | None, error: str | None = None) -> None:
+        self.db.execute(
+            "UPDATE backfill_captures SET status = ?, crawl_id = ?, fetch_id = ?, error = ?, imported_at = ? "
+            "WHERE source = ? AND archive = ? AND url = ? AND timestamp = ?",
+            [status, crawl_id, fetch_id, error, utcnow(), capture["source"], capture["archive"], capture["url"],
+             capture["timestamp"]],
+        )
+
+    def backfill_counts(self) -> dict[str, dict[str, int]]:
+        """Per source: how many listed captures are pending, imported and failed."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self._rows("SELECT source, status, COUNT(*) AS n FROM backfill_captures GROUP BY source, status"):
+            out.setdefault(row["source"], {})[row["status"]] = row["n"]
+        return out
+
 
 
 class _ReadOnlyBlobs(BlobStore):

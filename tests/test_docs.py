@@ -23,7 +23,7 @@ def _commands() -> dict[str, click.Command]:
     def walk(group: click.Group, prefix: str) -> None:
         for name, command in group.commands.items():
             path = f"{prefix}{name}"
-            if isinstance(command, click.Group):
+            if hasattr(command, "commands"):  # a group (typer carries its own copy of click: no isinstance)
                 walk(command, path + " ")
             else:
                 found[path] = command

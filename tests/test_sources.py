@@ -59,7 +59,7 @@ def test_a_good_file_gives_sources_with_defaults(tmp_path: Path) -> None:
                                                                       "start with http:// or https://"),
         ('[[source]]\nname = "a"\nstart_urls = ["a.example/plans"]', "start_urls: 'a.example/plans' must start with"),
         ('[[source]]\nname = "a"\nkind = "wiki"\nstart_urls = ["https://a.example/"]', "kind: unknown kind 'wiki'; "
-                                                                                       "known kinds are page, site"),
+                                                                                       "known kinds are cmis, moderngov, page, site"),
         ('[[source]]\nname = "a"', "start_urls: missing or empty"),
         ('[[source]]\nname = "a"\nstart_url = "https://a.example/"', "start_url: unknown field"),
         ('[[source]]\nname = "a"\nstart_urls = ["https://a.example/"]\nmax_depth = -1', "max_depth: must be a whole"),
@@ -97,7 +97,7 @@ def test_sources_from_dicts_and_direct_construction() -> None:
 def test_every_kind_has_a_spider() -> None:
     assert set(KINDS) <= set(SPIDERS)
     assert spider_class("site").kind == "site"
-    with pytest.raises(KeyError, match="known: page, site"):
+    with pytest.raises(KeyError, match="known: cmis, moderngov, page, site"):
         spider_class("nope")
 
 

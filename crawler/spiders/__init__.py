@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .base import SPIDERS, SourceSpider, describe_failure, is_network_error, register_spider
+from .cmis import CmisSpider
+from .moderngov import ModernGovSpider
 from .page import PageSpider
 from .site import SiteSpider
 
@@ -15,5 +17,5 @@ def spider_class(kind: str) -> type[SourceSpider]:
         raise KeyError(f"no spider for source kind {kind!r}; known: {', '.join(sorted(SPIDERS))}") from None
 
 
-__all__ = ["SPIDERS", "PageSpider", "SiteSpider", "SourceSpider", "describe_failure", "is_network_error",
+__all__ = ["SPIDERS", "CmisSpider", "ModernGovSpider", "PageSpider", "SiteSpider", "SourceSpider", "describe_failure", "is_network_error",
            "register_spider", "spider_class"]

@@ -190,6 +190,8 @@ def describe_failure(failure: Failure, request: Request, settings: Any) -> str:
             return "forbidden by robots.txt"
         if "redirection" in text:
             return f"too many redirects (more than {settings.getint('REDIRECT_MAX_TIMES')}, REDIRECT_MAX_TIMES)"
+        if "during decompression" in text:  # HttpCompressionMiddleware's limit on a gzip/deflate/br bomb
+            return f"too large: more than {maxsize} bytes once decompressed (DOWNLOAD_MAXSIZE)"
         return f"not fetched: {text or 'request ignored'}"
     if isinstance(exc, (DownloadCancelledError, defer.CancelledError)) and ("max size" in text or not text):
         return f"too large: more than {maxsize} bytes (DOWNLOAD_MAXSIZE)"

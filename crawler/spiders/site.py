@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
+from storage import KnownUrl
+
 from ..links import SKIPPED_EXTENSIONS, looks_like_document
+from ..sources import Source, SourceError
 from .base import SourceSpider, register_spider
 
 # <a>/<area> links, and documents embedded in a page (<iframe src>, <embed src>, <object data>).
@@ -27,6 +32,23 @@ class SiteSpider(SourceSpider):
 
     kind = "site"
 
+    def __init__(self, *, source: Source, archive: Any, **kwargs: Any):
+        super().__init__(source=source, archive=archive, **kwargs)
+        self.path_prefixes = path_prefixes(source)
+
+    def on_paths(self, url: str) -> bool:
+        """True if `url`'s path starts with one of options["path_prefixes"] (always, when there are none)."""
+        if not self.path_prefixes:
+            return True
+        try:
+            path = urlsplit(url).path or "/"
+        except ValueError:
+            return False
+        return path.startswith(self.path_prefixes)
+
+    def should_recheck(self, known: KnownUrl) -> bool:
+        return super().should_recheck(known) and (known.kind == "document" or self.on_paths(known.url))
+
     def links_from(self, response: Response, depth: int) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
             return
@@ -42,9 +64,20 @@ class SiteSpider(SourceSpider):
                                            link_text=link.text)
                 else:
                     request = None
-            elif in_scope and depth < max_depth:
+            elif in_scope and depth < max_depth and self.on_paths(url):
                 request = self.request(url, depth=depth + 1, hint="page", referer=response.url, link_text=link.text)
             else:
                 request = None
             if request is not None:
                 yield request
+
+
+def path_prefixes(source: Source) -> tuple[str, ...]:
+    """options["path_prefixes"] of a site source ("/integratedcare/", ...): pages outside them are not followed."""
+    value = (source.options or {}).get("path_prefixes", [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.startswith("/") for v in value):
+        raise SourceError(f"source {source.name!r}: options.path_prefixes: must be a list of URL paths starting "
+                          f"with '/', such as [\"/integratedcare/\"], not {value!r}")
+    return tuple(value)
