@@ -395,7 +395,17 @@ class Daemon:
                    if first_due(self.schedules[name], name, self.states.get(name), now, 0)[1] != "scheduled"]
             note("running what is due", due=len(due), sources=len(self.sources))
             size = self.settings.max_batch
-            results = await asyncio.gather(*(self.crawl_now(due[i:i + size]) for i in range(0, len(due), size)))
+            # At most max_parallel_crawls runs at once, as when scheduled: 308 built-in sources started together
+            # saturated the reactor (stale heartbeat, a slow stop).
+            gate = asyncio.Semaphore(max(1, self.settings.max_parallel_crawls))
+
+            async def gated(names: list[str]) -> BatchResult:
+                async with gate:
+                    if self._stop is not None and self._stop.is_set():
+                        return BatchResult(names=names, error="not started: stopping")
+                    return await self.crawl_now(names)
+
+            results = await asyncio.gather(*(gated(due[i:i + size]) for i in range(0, len(due), size)))
             await self.drain()
             return list(results)
         finally:
