@@ -248,11 +248,50 @@ def _m003_fetch_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_backfill(db: sqlite_utils.Database) -> None:
+    # Backfill from web archives (tracker/backfill.py): crawls made of archived captures are kind 'backfill';
+    # every capture listed is kept once (idempotent imports), and each listing query keeps its paging cursor.
+    _run(
+        db,
+        """
+        ALTER TABLE crawls ADD COLUMN kind TEXT NOT NULL DEFAULT 'live';  -- live, backfill
+        CREATE TABLE backfill_captures (
+            source TEXT NOT NULL,
+            archive TEXT NOT NULL,                   -- wayback, ukgwa
+            url TEXT NOT NULL,                       -- the original URL
+            timestamp TEXT NOT NULL,                 -- the capture time, YYYYMMDDhhmmss (UTC)
+            raw_url TEXT NOT NULL,                   -- where the original bytes are served (the id_ form)
+            mimetype TEXT,
+            digest TEXT,
+            kind TEXT NOT NULL DEFAULT 'document',   -- page or document, as the fetch is recorded
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending, imported, failed
+            listed_at TEXT NOT NULL,
+            imported_at TEXT,
+            crawl_id INTEGER,
+            fetch_id INTEGER,
+            error TEXT,
+            PRIMARY KEY (source, archive, url, timestamp)
+        );
+        CREATE INDEX backfill_captures_status ON backfill_captures(status, timestamp);
+        CREATE TABLE backfill_cursors (
+            source TEXT NOT NULL,
+            query TEXT NOT NULL,                     -- which listing (archive, url, match, years)
+            resume_key TEXT,                         -- the CDX resumeKey to continue from
+            complete INTEGER NOT NULL DEFAULT 0,
+            pages INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (source, query)
+        );
+        """,
+    )
+
+
 # Append only: a released migration is never edited, a new one is added after it.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_archive,
     _m002_alerts,
     _m003_fetch_indexes,
+    _m004_backfill,
 ]
 
 

@@ -404,7 +404,8 @@ def _register_optional() -> None:
     """Commands from other areas register themselves here (alerts, sources, daemon, web)."""
     import importlib
 
-    for module in ("tracker.cli_alerts", "tracker.cli_sources", "tracker.cli_daemon", "tracker.cli_research"):
+    for module in ("tracker.cli_alerts", "tracker.cli_sources", "tracker.cli_daemon", "tracker.cli_research",
+                   "tracker.cli_backfill"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -52,6 +52,10 @@ class _Decider:
         self.sources = {s["name"]: s for s in archive.sources()}
         self.fetches = archive.fetches(crawl_id=crawl_id)
         self.events: list[Event] = []
+        # A crawl made of web-archive captures (stp-tracker backfill): its events are historical (never alerted),
+        # dated at the capture, and never a baseline (the researcher wants to see when a plan appeared).
+        self.historical = archive.is_backfill_crawl(crawl_id)
+        self.captured_at = archive.crawl_last_fetched_at(crawl_id) if self.historical else None
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -60,6 +64,8 @@ class _Decider:
 
     def baseline(self, source: str) -> bool:
         """A source's first successful crawl records what exists without raising alerts."""
+        if self.historical:
+            return False
         first = (self.sources.get(source) or {}).get("first_crawl_id")
         return first is None or first == self.crawl_id
 
@@ -67,6 +73,9 @@ class _Decider:
         event = Event(kind=kind, document_id=doc["id"], summary=summary, crawl_id=self.crawl_id,
                       footprint=doc.get("footprint"), generation=doc.get("generation"),
                       alert=kind in ALERT_KINDS and not quiet, **kw)
+        if self.historical:
+            event.historical = True
+            event.detected_at = self.captured_at or event.detected_at
         self.events.append(event)
         return event
 

@@ -1,0 +1,110 @@
+"""`stp-tracker backfill`: import a source's 2016-2022 history from the Wayback Machine and the UK Government Web Archive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from storage import Archive, ArchiveError
+
+err = Console(stderr=True)
+
+
+def select_sources(home: Path, sources_file: Path | None, names: list[str], footprint: str | None) -> list:
+    """The sources to backfill: from FILE or the registry plus <home>/sources.toml, narrowed by name and footprint."""
+    from crawler.sources import load_sources
+
+    from .cli_sources import all_sources
+
+    chosen = load_sources(sources_file) if sources_file else all_sources(home)[0]
+    if names:
+        unknown = sorted(set(names) - {s.name for s in chosen})
+        if unknown:
+            raise ValueError(f"no source named {', '.join(unknown)}"
+                             f"{' in ' + str(sources_file) if sources_file else ''}: see `stp-tracker sources list`")
+        chosen = [s for s in chosen if s.name in names]
+    if footprint:
+        code = footprint.upper()
+        chosen = [s for s in chosen if (s.footprint or "").upper() == code
+                  or code in [str(f).upper() for f in (s.options or {}).get("footprints", [])]]
+    return chosen
+
+
+def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
+    """Add `backfill` to the stp-tracker command line."""
+
+    @app.command()
+    def backfill(
+        footprint: Optional[str] = typer.Option(None, "--footprint", help="Only sources of this footprint (ODS code, e.g. QF7)."),
+        source: list[str] = typer.Option([], "--source", help="Only the source(s) with this name (repeatable)."),
+        sources_file: Optional[Path] = typer.Option(None, "--sources", help="A sources TOML file instead of the registry plus <home>/sources.toml."),
+        year_from: int = typer.Option(2016, "--from", help="First year of captures."),
+        year_to: int = typer.Option(2022, "--to", help="Last year of captures."),
+        limit: Optional[int] = typer.Option(None, "--limit", help="Import about N captures, then stop (run again to carry on)."),
+    ) -> None:
+        """Import archived copies (Wayback Machine, UK Government Web Archive) of the chosen sources' plans and
+        pages as historical crawls, oldest capture first. Events from them are historical: listed by
+        `events --historical`, never alerted. Safe to interrupt and run again.
+
+        Example: stp-tracker backfill --footprint QF7 --from 2016 --to 2019
+        """
+        from crawler.sources import SourceError
+
+        from .analyse import ExtractionPool
+        from .backfill import backfill as run_backfill
+        from .config import ConfigError
+        from .daemon import DaemonError, DaemonLock
+        from .wayback import BackfillConfig
+
+        home = get_home()
+        if not (footprint or source or sources_file):
+            err.print("[red]error:[/red] choose what to backfill: --footprint CODE, --source NAME or --sources FILE "
+                      "(the whole registry at once would be thousands of requests to the archives)")
+            raise typer.Exit(2)
+        if year_from > year_to or year_from < 1996:
+            err.print(f"[red]error:[/red] --from {year_from} --to {year_to}: not a range of years from 1996 on")
+            raise typer.Exit(2)
+        if limit is not None and limit < 1:
+            err.print("[red]error:[/red] --limit must be at least 1")
+            raise typer.Exit(2)
+        try:
+            config = BackfillConfig.load(home)
+            chosen = select_sources(home, sources_file, source, footprint)
+        except (ConfigError, SourceError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            err.print(f"[red]error:[/red] cannot read {sources_file}: {exc.strerror}", highlight=False)
+            raise typer.Exit(2) from None
+        if not chosen:
+            err.print("[red]error:[/red] no source matches: see `stp-tracker sources list`")
+            raise typer.Exit(2)
+        try:
+            lock = DaemonLock(home).acquire()
+        except DaemonError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+            raise typer.Exit(2) from None
+        pool = ExtractionPool()
+        try:
+            try:
+                archive = Archive(home)
+            except ArchiveError as exc:
+                err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+                raise typer.Exit(2) from None
+            with archive:
+                summary = run_backfill(archive, chosen, config, years=(year_from, year_to), limit=limit, pool=pool,
+                                       on_progress=lambda line: err.print(line, highlight=False, markup=False))
+        finally:
+            pool.close()
+            lock.release()
+        err.print(f"backfill: {summary.listed} captures newly listed, {summary.imported} imported, "
+                  f"{summary.failed} failed, {len(summary.crawls)} historical crawls, {len(summary.events)} events"
+                  + (f", {summary.pending} captures left for the next run" if summary.pending else ""),
+                  highlight=False, markup=False)
+        for problem in summary.errors:
+            err.print(f"[yellow]warning:[/yellow] {problem} (run again to resume)", highlight=False)
+        raise typer.Exit(1 if summary.errors else 0)
