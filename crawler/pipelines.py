@@ -33,6 +33,7 @@ class SourceStats:
     good_responses: int = 0  # status < 400, 304 included
     error_counts: Counter = field(default_factory=Counter)
     first_http_error: str | None = None
+    archive_error: str | None = None  # a fetch could not be recorded (disk full, read-only home): the source stopped
 
     def add(self, fetch: Fetch, new_blob: bool) -> None:
         self.fetches += 1
@@ -101,7 +102,13 @@ class ArchivePipeline:
                 # Disk full, permissions: the fetch is still recorded, with why its body is missing.
                 item.error = f"body not stored: {exc.strerror or exc}"
                 item.body = None
-        archive.record_fetch(item)
+        try:
+            archive.record_fetch(item)
+        except Exception as exc:  # disk full, read-only or damaged archive: stop this source, say why, lose nothing
+            if stats.archive_error is None:
+                stats.archive_error = f"archive write failed ({exc}): is the disk full or the data home read-only?"
+                self._closing = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="archive_error"))
+            raise
         stats.add(item, new_blob)
         item.body = None  # stored: do not keep large bodies alive in Scrapy's queues
         return item

@@ -126,7 +126,7 @@ async def run_crawl(sources: list[Source], archive: Any, *, settings: dict[str, 
         results: dict[str, SourceResult] = {}
         for s in sources:
             st = stats[s.name]
-            error = failures.get(s.name) or _source_error(st)
+            error = failures.get(s.name) or st.archive_error or _source_error(st)
             if status == "stopped" and error:
                 error = "crawl stopped before an answer arrived"
             results[s.name] = SourceResult(s.name, s.kind, error is None, error, st.counts(), dict(st.error_counts))

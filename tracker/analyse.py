@@ -19,6 +19,7 @@ log = logging.getLogger("stp_tracker.analyse")
 
 EXTRACT_TIMEOUT = float(os.environ.get("STP_TRACKER_EXTRACT_TIMEOUT", "120"))  # seconds per document
 TEXT_STATUSES = ("ok", "truncated")  # extractions whose text can make a version
+RESEMBLES = 0.2  # containment above which a non-plan text at a plan's URL is still taken as that plan
 
 
 @dataclass
@@ -260,6 +261,16 @@ def _file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict
     return created_doc, created_version
 
 
+def _resembles(archive: Archive, prints: _Fingerprints, mine: frozenset[int], document: dict) -> bool:
+    """Whether a text shares enough of a document's current text to be a version of it (a heavy revision passes;
+    an error page does not)."""
+    current = document.get("current_version_id")
+    version = archive.version(current) if current else None
+    if not version:
+        return False
+    return identity.containment(mine, prints.of(version["text_sha256"])) >= RESEMBLES
+
+
 def _title(blob: dict, fetch: dict, url: str) -> str:
     for candidate in (blob.get("title"), fetch.get("link_text")):
         if candidate and candidate.strip():
@@ -275,20 +286,29 @@ def _find_document(archive: Archive, fetch: dict, text_sha: str, text: str, sour
     if same_text:
         return same_text[0]
     at_url = archive.documents_at_url(fetch["url"], fetch["source"])
-    if at_url:
-        return at_url[0]
-    if source.get("kind") == "page":
-        return None
+    if at_url and source.get("kind") == "page":
+        return at_url[0]  # a watched page is whatever its URL serves
     verdict = classify(text, title=blob.get("title") or fetch.get("link_text"), url=fetch["url"],
                        link_text=fetch.get("link_text"), source_footprint=source.get("footprint"))
-    if not verdict.is_plan:
+    mine = prints.of(text_sha, text)
+    if at_url:
+        known = archive.document(at_url[0]) or {}
+        if known.get("kind") != "plan" or verdict.is_plan or _resembles(archive, prints, mine, known):
+            return at_url[0]
+        # A plan's URL now serves something that is neither a plan nor like it (a 200 "Page not found", a
+        # holding page): other content, which counts towards the plan's withdrawal, never a revision of it.
+        log.info("%s no longer serves document %s: new content is not that plan", fetch["url"], at_url[0])
+        return None
+    if source.get("kind") == "page" or not verdict.is_plan:
         return None
     footprint = verdict.footprint or source.get("footprint")
-    mine = prints.of(text_sha, text)
     best, best_score = None, 0.0
     for candidate in archive.documents(kind="plan", footprint=footprint):
         if verdict.generation not in (None, "unknown") and candidate["generation"] not in (None, "unknown", verdict.generation):
             continue  # a successor plan is a new document, never a revision of its predecessor
+        if any(s["crawl_id"] == fetch["crawl_id"] and s["source"] == fetch["source"] and s["url"] != fetch["url"]
+               for s in archive.sightings_of(candidate["id"])):
+            continue  # served at another URL of this source in this very crawl: two documents, however alike
         current = candidate["current_version_id"]
         version = archive.version(current) if current else None
         if not version:
