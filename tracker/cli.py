@@ -304,12 +304,15 @@ def events(
 @app.command()
 def show(
     version_id: int = typer.Argument(..., help="A version id."),
+    text: bool = typer.Option(False, "--text", help="The extracted, normalised text (the default)."),
     raw: bool = typer.Option(False, "--raw", help="The original bytes exactly as fetched (checked against their hash)."),
 ) -> None:
     """Print a version's extracted text, or with --raw its original bytes.
 
     Example: stp-tracker show 57 --raw > plan.pdf
     """
+    if text and raw:
+        fail("choose --text or --raw, not both", 2)
     with open_archive(readonly=True) as archive:
         version = archive.version(version_id)
         if version is None:
