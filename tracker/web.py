@@ -278,14 +278,18 @@ class WebApp:
             raise HTTPException(404, f"no footprint {code!r} in the registry or the archive")
         return self.render("footprint.html", code=code, info=info, documents=documents, events=events)
 
+    @staticmethod
+    def _document(archive: Archive, doc_id: int) -> tuple[dict, list[dict], list[dict]]:
+        """A document with its versions and the URLs it lived at; 404 when there is none."""
+        doc = archive.document(doc_id)
+        if doc is None:
+            raise HTTPException(404, f"no document {doc_id} in the archive")
+        return doc, archive.versions_of(doc_id), archive.document_urls(doc_id)
+
     def document_page(self, request: Request) -> Response:
         doc_id = request.path_params["doc_id"]
         with self.archive() as archive:
-            doc = archive.document(doc_id)
-            if doc is None:
-                raise HTTPException(404, f"no document {doc_id} in the archive")
-            versions = archive.versions_of(doc_id)
-            urls = archive.document_urls(doc_id)
+            doc, versions, urls = self._document(archive, doc_id)
             events = [event_json(archive, e) for e in archive.events_latest(document_id=doc_id, include_all=True,
                                                                             limit=500)]
             sightings = archive.sightings_of(doc_id)
@@ -519,11 +523,7 @@ class WebApp:
     def api_document(self, request: Request) -> Response:
         doc_id = request.path_params["doc_id"]
         with self.archive() as archive:
-            doc = archive.document(doc_id)
-            if doc is None:
-                raise HTTPException(404, f"no document {doc_id} in the archive")
-            versions = archive.versions_of(doc_id)
-            urls = archive.document_urls(doc_id)
+            doc, versions, urls = self._document(archive, doc_id)
         latest = max(urls, key=lambda u: u["last_seen_at"])["url"] if urls else None
         row = {**doc, "url": latest, "version_count": len(versions)}
         history = [version_json(doc_id, v) for v in versions]
