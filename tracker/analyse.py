@@ -233,11 +233,11 @@ def _file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict
         return False, False
 
     text = archive.text(text_sha) or ""
-    document_id = _find_document(archive, fetch, text_sha, text, source, prints, classify, blob)
+    verdict = _Verdict(classify, text, blob, fetch, source)
+    document_id = _find_document(archive, fetch, text_sha, text, source, prints, verdict)
     created_doc = document_id is None
     if created_doc:
-        verdict = classify(text, title=blob.get("title") or fetch.get("link_text"), url=url,
-                           link_text=fetch.get("link_text"), source_footprint=source.get("footprint"))
+        verdict = verdict.get()
         kind = "page" if source.get("kind") == "page" else ("plan" if verdict.is_plan else "other")
         document_id = archive.create_document(
             title=_title(blob, fetch, url), kind=kind, footprint=verdict.footprint or source.get("footprint"),
@@ -278,29 +278,46 @@ def _title(blob: dict, fetch: dict, url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1] or url
 
 
+class _Verdict:
+    """The classification of one fetched text, made at most once and only when a decision needs it."""
+
+    def __init__(self, classify: Callable[..., Any], text: str, blob: dict, fetch: dict, source: dict):
+        self._args = (classify, text, blob, fetch, source)
+        self._value: Any = None
+
+    def get(self) -> Any:
+        if self._value is None:
+            classify, text, blob, fetch, source = self._args
+            self._value = classify(text, title=blob.get("title") or fetch.get("link_text"), url=fetch["url"],
+                                   link_text=fetch.get("link_text"), source_footprint=source.get("footprint"))
+        return self._value
+
+
 def _find_document(archive: Archive, fetch: dict, text_sha: str, text: str, source: dict,
-                   prints: _Fingerprints, classify: Callable[..., Any], blob: dict) -> int | None:
+                   prints: _Fingerprints, lazy_verdict: _Verdict) -> int | None:
     """The document this text belongs to: same text anywhere, else same URL in this source, else a known plan
     it closely resembles (a leaked draft and its published version, a revision posted at a new URL)."""
     same_text = archive.documents_with_text(text_sha)
     if same_text:
         return same_text[0]
     at_url = archive.documents_at_url(fetch["url"], fetch["source"])
-    if at_url and source.get("kind") == "page":
-        return at_url[0]  # a watched page is whatever its URL serves
-    verdict = classify(text, title=blob.get("title") or fetch.get("link_text"), url=fetch["url"],
-                       link_text=fetch.get("link_text"), source_footprint=source.get("footprint"))
-    mine = prints.of(text_sha, text)
     if at_url:
         known = archive.document(at_url[0]) or {}
-        if known.get("kind") != "plan" or verdict.is_plan or _resembles(archive, prints, mine, known):
+        # A watched page is whatever its URL serves, and so is any document that is not a plan.
+        if source.get("kind") == "page" or known.get("kind") != "plan":
+            return at_url[0]
+        if lazy_verdict.get().is_plan or _resembles(archive, prints, prints.of(text_sha, text), known):
             return at_url[0]
         # A plan's URL now serves something that is neither a plan nor like it (a 200 "Page not found", a
         # holding page): other content, which counts towards the plan's withdrawal, never a revision of it.
         log.info("%s no longer serves document %s: new content is not that plan", fetch["url"], at_url[0])
         return None
-    if source.get("kind") == "page" or not verdict.is_plan:
+    if source.get("kind") == "page":
         return None
+    verdict = lazy_verdict.get()
+    if not verdict.is_plan:
+        return None
+    mine = prints.of(text_sha, text)
     footprint = verdict.footprint or source.get("footprint")
     best, best_score = None, 0.0
     for candidate in archive.documents(kind="plan", footprint=footprint):
