@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .blobs import BlobStore
+from .blobs import BlobStore, sha256_of
 from .models import KEPT_HEADERS, Event, Extraction, Fetch, KnownUrl, utcnow
 from .schema import migrate
 
@@ -432,8 +432,6 @@ class Archive:
 
     def record_extraction(self, blob_sha256: str, extraction: Extraction) -> str | None:
         """Store what extraction made of a blob; return the sha256 of its normalised text (None if no text)."""
-        from .blobs import sha256_of
-
         text_sha = None
         with self.db.atomic():
             if extraction.status == "ok" and extraction.text:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.registry import find_footprint
 from storage import Archive, Event
 
 
 def footprint_name(code: str | None) -> str | None:
     """The footprint's name from the built-in registry, or None when the registry does not know the code."""
     if not code:
-        return None
-    try:
-        from crawler.registry import find_footprint
-    except ImportError:  # registry not built into this install
         return None
     found = find_footprint(code)
     return found.name if found else None
