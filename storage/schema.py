@@ -286,12 +286,41 @@ def _m004_backfill(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m005_preservations(db: sqlite_utils.Database) -> None:
+    # Save Page Now requests (tracker/preserve.py): one row per new version and the URL it was found at, from
+    # the event that announced it to the independent capture that a campaign group can cite.
+    _run(
+        db,
+        """
+        CREATE TABLE preservations (
+            id INTEGER PRIMARY KEY,
+            version_id INTEGER NOT NULL REFERENCES versions(id),
+            event_id INTEGER REFERENCES events(id),
+            url TEXT NOT NULL,                       -- what the archive is asked to capture
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending, requested, captured, failed
+            job_id TEXT,                             -- Save Page Now's job, while requested
+            attempts INTEGER NOT NULL DEFAULT 0,     -- failed requests so far
+            next_try_at TEXT NOT NULL,               -- not asked again before this time
+            requested_at TEXT,
+            capture_url TEXT,                        -- the archived copy, once captured
+            captured_at TEXT,                        -- the archive's capture time
+            error TEXT,                              -- the last failure, verbatim from the archive
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (version_id, url)
+        );
+        CREATE INDEX preservations_due ON preservations(status, next_try_at);
+        """,
+    )
+
+
 # Append only: a released migration is never edited, a new one is added after it.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_archive,
     _m002_alerts,
     _m003_fetch_indexes,
     _m004_backfill,
+    _m005_preservations,
 ]
 
 

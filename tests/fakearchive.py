@@ -8,6 +8,14 @@ captures, and the UK Government Web Archive's link-format Memento TimeMaps, spea
     fake.missing(fake.raw_path("wayback", url, ts))      # the capture answers 404 for good
     fake.fail_cdx_from(2)                                # CDX pages from the 2nd request on answer 500
     fake.cdx_url, fake.wayback_url, fake.ukgwa_url       # endpoints for the client
+
+Save Page Now (SPN2) too: POST /save with `authorization: LOW key:secret` fetches the URL there and then, keeps it
+as a Wayback capture (so its `id_` form serves the bytes it saw) and answers a job id; GET /save/status/<job>
+answers `pending` `spn_pending_polls` times, then `success` with the capture's timestamp.
+
+    fake.spn_url                                         # the /save endpoint
+    fake.spn_fail_next(429, retry_after="0")             # the next /save answers 429
+    fake.spn_job_error("https://example.org/x", "error:service-unavailable", "Sorry")   # that job ends in error
 """
 
 from __future__ import annotations
@@ -18,6 +26,9 @@ import hashlib
 import json
 import re
 import threading
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +67,12 @@ class FakeArchive:
         self._cdx_requests = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.spn_keys = ("test-access", "test-secret")
+        self.spn_pending_polls = 1
+        self.spn_jobs: dict[str, dict] = {}
+        self.spn_auth_seen: list[str] = []  # every Authorization header sent to /save
+        self._spn_fail: list[tuple[int, str | None]] = []
+        self._spn_job_errors: dict[str, tuple[str, str]] = {}
 
     # -- content -------------------------------------------------------------------------------
 
@@ -79,6 +96,12 @@ class FakeArchive:
         self._cdx_fail_from = n
         self._cdx_requests = 0
 
+    def spn_fail_next(self, status: int = 429, retry_after: str | None = None, times: int = 1) -> None:
+        self._spn_fail.extend([(status, retry_after)] * times)
+
+    def spn_job_error(self, url: str, status_ext: str, message: str) -> None:
+        self._spn_job_errors[url] = (status_ext, message)
+
     def requests_to(self, prefix: str) -> list[tuple[str, int]]:
         return [r for r in self.requests if r[0].startswith(prefix)]
 
@@ -101,6 +124,10 @@ class FakeArchive:
     def ukgwa_url(self) -> str:
         return self.base + "/ukgwa"
 
+    @property
+    def spn_url(self) -> str:
+        return self.base + "/save"
+
     def start(self) -> FakeArchive:
         fake = self
 
@@ -109,7 +136,20 @@ class FakeArchive:
                 pass
 
             def do_GET(self):
-                status, headers, body = fake._answer(self.path)
+                if self.path.startswith("/save/status/"):
+                    self._send(*fake._spn_status(self.headers.get("Authorization"), self.path[len("/save/status/"):]))
+                else:
+                    self._send(*fake._answer(self.path))
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+                if self.path.rstrip("/") == "/save":
+                    self._send(*fake._spn_save(self.headers.get("Authorization"), (form.get("url") or [""])[0]))
+                else:
+                    self._send(405, {"Content-Type": "text/plain"}, b"method not allowed")
+
+            def _send(self, status, headers, body):
                 with fake._lock:
                     fake.requests.append((self.path, status))
                 self.send_response(status)
@@ -150,6 +190,61 @@ class FakeArchive:
                     return 200, {"Content-Type": c.mimetype, "X-Archive-Orig-Content-Type": c.mimetype,
                                  "Memento-Datetime": _http_date(c.timestamp)}, c.body
         return 404, {"Content-Type": "text/plain"}, b"not in the archive"
+
+    # -- Save Page Now ---------------------------------------------------------------------------
+
+    def _spn_refusal(self, authorization: str | None) -> tuple[int, dict[str, str], bytes] | None:
+        if authorization != f"LOW {self.spn_keys[0]}:{self.spn_keys[1]}":
+            return 401, {"Content-Type": "application/json"}, json.dumps(
+                {"message": "You need to be logged in to use Save Page Now."}).encode()
+        return None
+
+    def _spn_save(self, authorization: str | None, url: str) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.spn_auth_seen.append(authorization or "")
+            if self._spn_fail:
+                status, retry_after = self._spn_fail.pop(0)
+                return status, ({"Retry-After": retry_after} if retry_after else {}), b"Too Many Requests"
+        refusal = self._spn_refusal(authorization)
+        if refusal:
+            return refusal
+        if not url.startswith(("http://", "https://")):
+            return 400, {"Content-Type": "application/json"}, b'{"message": "Invalid URL"}'
+        result: dict = {"status": "error", "status_ext": "error:unknown", "message": "capture failed"}
+        if url in self._spn_job_errors:
+            status_ext, message = self._spn_job_errors[url]
+            result = {"status": "error", "status_ext": status_ext, "message": message}
+        else:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as answer:
+                    body, mimetype = answer.read(), answer.headers.get_content_type()
+                with self._lock:
+                    timestamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+                    while any(c.url == url and c.timestamp == timestamp for c in self.captures):
+                        timestamp = str(int(timestamp) + 1)
+                    self.captures.append(FakeCapture("wayback", url, timestamp, body, mimetype))
+                result = {"status": "success", "timestamp": timestamp, "original_url": url, "duration_sec": 0.1}
+            except (urllib.error.URLError, OSError) as exc:
+                result = {"status": "error", "status_ext": "error:service-unavailable", "message": str(exc)}
+        job_id = "spn2-" + hashlib.sha1(f"{url} {len(self.spn_jobs)}".encode()).hexdigest()
+        with self._lock:
+            self.spn_jobs[job_id] = {"url": url, "polls_left": self.spn_pending_polls, "result": result}
+        return 200, {"Content-Type": "application/json"}, json.dumps({"url": url, "job_id": job_id}).encode()
+
+    def _spn_status(self, authorization: str | None, job_id: str) -> tuple[int, dict[str, str], bytes]:
+        refusal = self._spn_refusal(authorization)
+        if refusal:
+            return refusal
+        with self._lock:
+            job = self.spn_jobs.get(unquote(job_id))
+            if job is None:
+                answer: dict = {"status": "error", "status_ext": "error:not-found", "message": "no such job"}
+            elif job["polls_left"] > 0:
+                job["polls_left"] -= 1
+                answer = {"status": "pending", "job_id": job_id}
+            else:
+                answer = {"job_id": job_id, **job["result"]}
+        return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
 
     def _cdx(self, path: str) -> tuple[int, dict[str, str], bytes]:
         with self._lock:

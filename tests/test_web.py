@@ -344,7 +344,7 @@ def test_api_mirrors_the_command_line_json(client: TestClient, built: Built) -> 
     history = client.get(f"/api/documents/{built.doc}/history").json()
     assert [h["version_id"] for h in history] == [built.v1, built.v2]
     assert set(history[0]) == {"version_id", "document_id", "text_sha256", "blob_sha256", "first_seen", "last_seen",
-                               "urls", "characters"}
+                               "urls", "characters", "preservations"}
 
     events = client.get("/api/events", params={"all": "1"}).json()
     assert {e["kind"] for e in events} == {"published", "revised", "baseline"}

@@ -92,12 +92,16 @@ def crawl(
 
     Example: stp-tracker crawl --sources examples/sources.toml
     """
-    from .pipeline import crawl_and_analyse, load_sources_or_exit
-
     from .config import ConfigError
     from .daemon import DaemonError, DaemonLock
+    from .pipeline import crawl_and_analyse, load_sources_or_exit
+    from .preserve import PreserveConfig, preserve_round
 
     chosen = load_sources_or_exit(sources, only, err)
+    try:
+        preserving = PreserveConfig.load(get_home())
+    except ConfigError as exc:
+        fail(str(exc), 2)
     try:
         # One writer of schedules and crawls per archive: a running daemon owns it.
         lock = DaemonLock(get_home()).acquire()
@@ -109,6 +113,11 @@ def crawl(
                 result = crawl_and_analyse(archive, chosen, console=err)
             except ConfigError as exc:
                 fail(str(exc), 2)
+            if preserving.enabled:  # ask now; `stp-tracker preserve` (or the daemon) follows the jobs up
+                report = preserve_round(archive, preserving)
+                err.print(f"Save Page Now: {report.requested} captures requested"
+                          + (f", {len(report.errors)} failed (retried later)" if report.errors else ""),
+                          highlight=False)
     finally:
         lock.release()
     failed = [name for name, s in result.crawl.sources.items() if s.error]
@@ -166,25 +175,24 @@ def history(
 
     Example: stp-tracker history 12
     """
+    from .export import version_json
+
     with open_archive(readonly=True) as archive:
         doc = _resolve_document(archive, url_or_doc_id)
         versions = archive.versions_of(doc["id"])
         urls = archive.document_urls(doc["id"])
         events = archive.events(document_id=doc["id"], include_all=True)
     if as_json:
-        print_json([
-            {"version_id": v["id"], "document_id": doc["id"], "text_sha256": v["text_sha256"],
-             "blob_sha256": v["blob_sha256"], "first_seen": v["first_seen_at"], "last_seen": v["last_seen_at"],
-             "urls": v["urls"], "characters": v["text_length"]}
-            for v in versions
-        ])
+        print_json([version_json(doc["id"], v) for v in versions])
         return
     out.print(f"[bold]{doc['title']}[/bold]  (document {doc['id']}, {doc['kind']}, "
               f"{doc['footprint'] or 'no footprint'}, {doc['generation'] or 'generation unknown'}, {doc['status']})",
               markup=True, highlight=False)
     table = Table("version", "first seen", "last seen", "chars", "urls")
     for v in versions:
-        table.add_row(str(v["id"]), v["first_seen_at"], v["last_seen_at"], str(v["text_length"]), "\n".join(v["urls"]))
+        captures = [f"independent copy: {p['capture_url']}" for p in v["preservations"] if p["capture_url"]]
+        table.add_row(str(v["id"]), v["first_seen_at"], v["last_seen_at"], str(v["text_length"]),
+                      "\n".join([*v["urls"], *captures]))
     out.print(table)
     if urls:
         where = Table("source", "official", "url", "first seen", "last seen")

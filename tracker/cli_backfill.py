@@ -1,4 +1,5 @@
-"""`stp-tracker backfill`: import a source's 2016-2022 history from the Wayback Machine and the UK Government Web Archive."""
+"""Web archives: `stp-tracker backfill` imports 2016-2022 history from the Wayback Machine and the UK Government Web
+Archive; `stp-tracker preserve` asks Save Page Now to capture new finds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from storage import Archive, ArchiveError
 
@@ -108,3 +110,73 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
         for problem in summary.errors:
             err.print(f"[yellow]warning:[/yellow] {problem} (run again to resume)", highlight=False)
         raise typer.Exit(1 if summary.errors else 0)
+
+    @app.command()
+    def preserve(
+        wait: float = typer.Option(0.0, "--wait", help="Keep asking until every request is captured or has failed, "
+                                                       "for at most this many seconds."),
+        list_only: bool = typer.Option(False, "--list", help="Only list the requests; ask the archive nothing."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON array of requests, newest first."),
+    ) -> None:
+        """Ask the Internet Archive's Save Page Now to capture new finds (events with a new version), follow up
+        earlier requests, and list them with their capture URLs. The daemon does this by itself after each crawl;
+        this is for a home without a daemon, or to see where things stand. Needs [preserve] enabled.
+
+        Example: stp-tracker preserve --wait 600
+        """
+        import time
+
+        from .cli import print_json
+        from .config import ConfigError
+        from .daemon import DaemonError, DaemonLock
+        from .export import preservation_json
+        from .preserve import PreserveConfig, preserve_round
+
+        home = get_home()
+        try:
+            config = PreserveConfig.load(home)
+        except ConfigError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+            raise typer.Exit(2) from None
+        if not list_only and not config.enabled:
+            err.print("[red]error:[/red] Save Page Now is off: set `enabled = true` and the keys under [preserve] in "
+                      f"{home / 'config.toml'} (see the README, \"Preserving new finds\")", highlight=False, markup=False)
+            raise typer.Exit(2)
+        lock = None
+        if not list_only:
+            try:
+                lock = DaemonLock(home).acquire()  # a running daemon preserves by itself
+            except DaemonError as exc:
+                err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+                raise typer.Exit(2) from None
+        try:
+            try:
+                archive = Archive(home, readonly=list_only)
+            except ArchiveError as exc:
+                err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
+                raise typer.Exit(2) from None
+            with archive:
+                deadline = time.monotonic() + max(0.0, wait)
+                while not list_only:
+                    report = preserve_round(archive, config)
+                    err.print(f"preservation: {report.queued} queued, {report.requested} requested, "
+                              f"{report.captured} captured, {report.waiting} waiting, {report.retrying} to retry, "
+                              f"{report.failed} failed", highlight=False, markup=False)
+                    for problem in report.errors:
+                        err.print(f"[yellow]warning:[/yellow] {problem}", highlight=False)
+                    open_rows = archive.preservations(status="requested") + archive.preservations(status="pending")
+                    if not open_rows or time.monotonic() >= deadline:
+                        break
+                    time.sleep(min(max(1.0, config.poll_every), max(0.0, deadline - time.monotonic())) or 1.0)
+                rows = archive.preservations()
+        finally:
+            if lock is not None:
+                lock.release()
+        if as_json:
+            print_json([preservation_json(r) for r in rows])
+            return
+        table = Table("version", "status", "url", "capture or last error")
+        for r in rows:
+            table.add_row(str(r["version_id"]), r["status"], r["url"], r["capture_url"] or r["error"] or "")
+        Console().print(table)
+

@@ -288,6 +288,7 @@ class Daemon:
         self.started_at = iso(dt.datetime.now(dt.timezone.utc))
         self.force_exit = False
         self._alerts: tuple[Any, Any] | None = None
+        self._preserve: Any = None  # tracker.preserve.PreserveConfig when [preserve] is enabled
         self._alerts_checked = False
         self._delivery_queued = False
         self.crawls_run = 0
@@ -307,6 +308,7 @@ class Daemon:
             self._lock.release()
             raise
         self._load_alerts()
+        self._load_preserve()
         abandoned = self.archive.abandon_running_crawls()
         if abandoned:
             note("crawls left running by a stopped process marked abandoned", logging.WARNING, crawls=abandoned)
@@ -649,7 +651,40 @@ class Daemon:
             return
         self._alerts = (enqueue, deliver, settings)
 
+    def _load_preserve(self) -> None:
+        from .config import ConfigError
+        from .preserve import PreserveConfig
+
+        try:
+            config = PreserveConfig.load(self.home)
+        except ConfigError as exc:  # say so, keep crawling
+            note("preservation settings cannot be read: nothing will be sent to Save Page Now", logging.ERROR,
+                 reason=str(exc))
+            return
+        self._preserve = config if config.enabled else None
+
+    def _preserve_round(self, archive: Archive) -> None:
+        """Ask Save Page Now to capture new finds, and follow up earlier requests (a short, bounded round)."""
+        if self._preserve is None or self.stopping:
+            return
+        from .preserve import preserve_round
+
+        try:
+            report = preserve_round(archive, self._preserve)
+        except Exception:
+            log.exception("preservation round failed (tried again on the next round)")
+            return
+        if report.queued or report.requested or report.captured or report.failed or report.retrying:
+            note("preservation", logging.WARNING if report.failed else logging.INFO, queued=report.queued,
+                 requested=report.requested, captured=report.captured, waiting=report.waiting,
+                 retrying=report.retrying, failed=report.failed, errors="; ".join(report.errors[:3]) or None)
+
     def _deliver(self, archive: Archive) -> None:
+        """Alerts first (they are what people wait for), then a round of preservation."""
+        self._send_alerts(archive)
+        self._preserve_round(archive)
+
+    def _send_alerts(self, archive: Archive) -> None:
         if self._alerts is None or self.stopping:
             return
         enqueue, deliver, settings = self._alerts
@@ -666,7 +701,7 @@ class Daemon:
             note("alerts", logging.WARNING if fields.get("failures") else logging.INFO, queued=queued, **fields)
 
     def _submit_delivery(self, force: bool = False) -> None:
-        if self._alerts is None or (self._delivery_queued and not force):
+        if (self._alerts is None and self._preserve is None) or (self._delivery_queued and not force):
             return
         self._delivery_queued = True
 

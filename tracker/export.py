@@ -49,7 +49,15 @@ def version_json(document_id: int, row: dict[str, Any]) -> dict[str, Any]:
         "version_id": row["id"], "document_id": document_id, "text_sha256": row["text_sha256"],
         "blob_sha256": row["blob_sha256"], "first_seen": row["first_seen_at"], "last_seen": row["last_seen_at"],
         "urls": row.get("urls", []), "characters": row.get("text_length"),
+        "preservations": [preservation_json(p) for p in row.get("preservations", [])],
     }
+
+
+def preservation_json(row: dict[str, Any]) -> dict[str, Any]:
+    """One Save Page Now request (`preserve --json`, and with its version in `history --json`)."""
+    return {"version_id": row["version_id"], "event_id": row["event_id"], "url": row["url"], "status": row["status"],
+            "capture_url": row["capture_url"], "captured_at": row["captured_at"], "requested_at": row["requested_at"],
+            "attempts": row["attempts"], "error": row["error"]}
 
 
 def footprint_rows() -> list[dict[str, Any]]:

@@ -19,13 +19,12 @@ DEFAULT_ENDPOINTS = {
     "cdx_url": "https://web.archive.org/cdx/search/cdx",
     "wayback_url": "https://web.archive.org/web",
     "ukgwa_url": "https://webarchive.nationalarchives.gov.uk/ukgwa",
-    "spn_url": "https://web.archive.org/save",
+    "spn_url": "https://web.archive.org/save",  # Save Page Now (tracker/preserve.py)
 }
 ENV_NAMES = {
     "cdx_url": "STP_TRACKER_CDX_URL",
     "wayback_url": "STP_TRACKER_WAYBACK_URL",
     "ukgwa_url": "STP_TRACKER_UKGWA_URL",
-    "spn_url": "STP_TRACKER_SPN_URL",
 }
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -48,7 +47,6 @@ class BackfillConfig:
     cdx_url: str = DEFAULT_ENDPOINTS["cdx_url"]
     wayback_url: str = DEFAULT_ENDPOINTS["wayback_url"]
     ukgwa_url: str = DEFAULT_ENDPOINTS["ukgwa_url"]
-    spn_url: str = DEFAULT_ENDPOINTS["spn_url"]
     archives: list[str] = field(default_factory=lambda: ["wayback", "ukgwa"])
     delay: float = 2.0  # seconds between two requests to the archives
     retries: int = 4  # per request, on 429/5xx/network errors
@@ -66,8 +64,6 @@ class BackfillConfig:
             raise ConfigError(f"{home}/config.toml: [backfill] must be a table")
         config = cls()
         for name, value in section.items():
-            if name in ("save_page_now", "spn_access_key", "spn_secret"):
-                continue
             if not hasattr(config, name):
                 raise ConfigError(f"{home}/config.toml: [backfill] has no setting {name!r} "
                                   f"(known: {', '.join(sorted(config.__dataclass_fields__))})")
@@ -136,7 +132,7 @@ class PoliteClient:
             retry = response.status in RETRY_STATUSES or response.status is None
             if not retry or attempt == self.config.retries:
                 return response
-            wait = _retry_after(response.headers.get("retry-after"))
+            wait = retry_after_seconds(response.headers.get("retry-after"))
             wait = min(self.config.max_wait, wait if wait is not None else delay)
             delay *= 2
             self.sleep(wait)
@@ -160,7 +156,8 @@ class PoliteClient:
             return Response(url, None, {}, b"", f"{type(exc).__name__}: {reason}")
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
     if not value:
         return None
     value = value.strip()

@@ -307,11 +307,12 @@ class WebApp:
             fetches = archive.fetches_of_version(version_id)
             blob = archive.blob_info(version["blob_sha256"]) if version["blob_sha256"] else None
             text = archive.version_text(version_id) or ""
+            preservations = archive.preservations(version_ids=[version_id])
         index = siblings.index(version_id) if version_id in siblings else -1
         previous = siblings[index - 1] if index > 0 else None
         following = siblings[index + 1] if 0 <= index < len(siblings) - 1 else None
         return self.render("version.html", version=version, fetches=fetches, blob=blob, text=text,
-                           previous=previous, following=following, number=index + 1, total=len(siblings))
+                           preservations=preservations, previous=previous, following=following, number=index + 1, total=len(siblings))
 
     def version_raw(self, request: Request) -> Response:
         version_id = request.path_params["version_id"]
