@@ -465,7 +465,7 @@ class Archive:
         )
 
     def update_document(self, document_id: int, **fields: Any) -> None:
-        allowed = {"title", "kind", "footprint", "generation", "draft", "status", "last_seen_at",
+        allowed = {"title", "kind", "footprint", "generation", "draft", "status", "first_seen_at", "last_seen_at",
                    "current_version_id", "meta"}
         unknown = set(fields) - allowed
         if unknown:
@@ -557,7 +557,9 @@ class Archive:
         """The version of this document with this text, created if new; returns (version id, created)."""
         row = self._one("SELECT id FROM versions WHERE document_id = ? AND text_sha256 = ?", [document_id, text_sha256])
         if row:
-            self.db.execute("UPDATE versions SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?", [seen_at, row["id"]])
+            # MIN too: a capture backfilled from a web archive after live crawls can be the earliest sighting.
+            self.db.execute("UPDATE versions SET last_seen_at = MAX(last_seen_at, ?), "
+                            "first_seen_at = MIN(first_seen_at, ?) WHERE id = ?", [seen_at, seen_at, row["id"]])
             return row["id"], False
         version_id = self._insert(
             "versions",

@@ -253,3 +253,26 @@ def test_client_is_polite_and_names_its_failures(fake):
     assert gone.status == 404 and gone.error == "HTTP 404"
     refused = PoliteClient(config_for(fake, retries=0), "ua").get("http://127.0.0.1:9/x")
     assert refused.status is None and refused.error
+
+
+def test_backfill_after_live_crawls_never_moves_a_plan_back_or_raises_a_live_alert(tmp_path, fake, pool):
+    plan_history(fake)
+    with Archive(tmp_path / "home") as archive:
+        live = Replayer(archive, "syb-ics", official=True, footprint="QF7", pool=pool)
+        revised = story._pdf(story.STP_REVISED + ["Refreshed in 2026: the acute bed figure is now 310."],
+                             title="SYB STP public summary")
+        live.crawl([Capture(STP_URL, revised)])  # the live baseline: today's text, newer than any capture
+        document = archive.documents_at_url(STP_URL)[0]
+        current = archive.document(document)["current_version_id"]
+
+        backfill(archive, sources_in(tmp_path), config_for(fake), pool=pool)  # history arrives afterwards
+        history = archive.events(include_all=True, historical=True)
+        revisions = [e for e in history if e.kind == "revised" and e.document_id == document]
+        assert [e.detected_at[:10] for e in revisions] == ["2017-03-01"]
+        assert revisions[0].version_before != current, "history is compared with what came before it in time"
+        after = archive.document(document)
+        assert after["current_version_id"] == current, "an older capture is not the plan's current text"
+        assert after["last_seen_at"] > "2025" and after["first_seen_at"][:4] == "2016"
+
+        events = live.crawl([Capture(STP_URL, revised)])  # the next live crawl: nothing changed
+        assert [(e.kind, e.summary) for e in events if e.alert] == []

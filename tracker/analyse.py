@@ -256,7 +256,13 @@ def _file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict
         seen_at=seen_at,
     )
     archive.add_document_url(document_id, fetch["source"], url, seen_at)
-    archive.update_document(document_id, last_seen_at=seen_at, current_version_id=version_id)
+    document = archive.document(document_id) or {}
+    if created_doc or seen_at >= (document.get("last_seen_at") or ""):
+        archive.update_document(document_id, last_seen_at=seen_at, current_version_id=version_id)
+    elif seen_at < (document.get("first_seen_at") or seen_at):
+        # History backfilled after live crawls: an older capture dates the document earlier, and never becomes
+        # its current text.
+        archive.update_document(document_id, first_seen_at=seen_at)
     archive.mark_fetch_analysed(fetch["id"], document_id, version_id)
     return created_doc, created_version
 

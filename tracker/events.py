@@ -56,6 +56,7 @@ class _Decider:
         # dated at the capture, and never a baseline (the researcher wants to see when a plan appeared).
         self.historical = archive.is_backfill_crawl(crawl_id)
         self.captured_at = archive.crawl_last_fetched_at(crawl_id) if self.historical else None
+        self.captures_from = ((archive.crawl(crawl_id) or {}).get("started_at") or "") if self.historical else ""
 
     # -- helpers ------------------------------------------------------------------------------------
 
@@ -109,8 +110,13 @@ class _Decider:
         return self.events
 
     def prior_sightings(self, document_id: int) -> list[dict]:
-        return [s for s in self.archive.sightings_of(document_id)
-                if s["version_id"] is not None and (s["crawl_id"] or 0) < self.crawl_id]
+        """What was seen of the document before this crawl, oldest first. For history backfilled after live
+        crawls, "before" is capture time: a later live sighting is not the past of a 2016 capture."""
+        seen = [s for s in self.archive.sightings_of(document_id)
+                if s["version_id"] is not None and s["crawl_id"] != self.crawl_id]
+        if self.historical:
+            return [s for s in seen if s["fetched_at"] < self.captures_from]
+        return [s for s in seen if (s["crawl_id"] or 0) < self.crawl_id]
 
     def sighted(self, doc: dict, sightings: list[dict]) -> None:
         meta = dict(doc["meta"])
