@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any, Callable
@@ -18,6 +19,7 @@ from . import identity
 log = logging.getLogger("stp_tracker.analyse")
 
 EXTRACT_TIMEOUT = float(os.environ.get("STP_TRACKER_EXTRACT_TIMEOUT", "120"))  # seconds per document
+EXTRACT_MEMORY_MB = int(os.environ.get("STP_TRACKER_EXTRACT_MEMORY_MB", "2048"))  # address space per worker; 0: none
 TEXT_STATUSES = ("ok", "truncated")  # extractions whose text can make a version
 RESEMBLES = 0.2  # containment above which a non-plan text at a plan's URL is still taken as that plan
 
@@ -46,11 +48,32 @@ def _extract_blob(blob_root: str, sha256: str, content_type: str | None, url: st
     return extract(data, content_type, url, css_selector=css_selector)
 
 
-class ExtractionPool:
-    """A process pool for extraction that survives a hung or crashed worker (it is replaced, not waited for)."""
+def _cap_memory(megabytes: int) -> None:
+    """Worker initializer: cap the address space, so a parser that runs away gets MemoryError (recorded as
+    "too_large") or dies alone, instead of the kernel's OOM killer choosing a victim on the whole machine."""
+    if megabytes <= 0:
+        return
+    import resource
 
-    def __init__(self, workers: int | None = None):
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+class ExtractionPool:
+    """A process pool for extraction that survives a hung or crashed worker (it is replaced, not waited for).
+
+    Each worker's address space is capped at `memory_mb` (env STP_TRACKER_EXTRACT_MEMORY_MB, default 2048;
+    0 for no cap). `task` is what a worker runs per job (a top-level function, for tests that need a job
+    that hangs or dies)."""
+
+    def __init__(self, workers: int | None = None, memory_mb: int | None = None,
+                 task: Callable[..., Extraction] = _extract_blob):
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self.memory_mb = EXTRACT_MEMORY_MB if memory_mb is None else memory_mb
+        self.task = task
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -60,7 +83,8 @@ class ExtractionPool:
                 # forkserver: children do not inherit the reactor, open sockets or SQLite handles;
                 # max_tasks_per_child bounds what a leaky parser can hold on to.
                 context = multiprocessing.get_context("forkserver")
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=context, max_tasks_per_child=25)
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context, max_tasks_per_child=25,
+                                                 initializer=_cap_memory, initargs=(self.memory_mb,))
             return self._pool
 
     def _reset(self) -> None:
@@ -74,35 +98,60 @@ class ExtractionPool:
     def close(self) -> None:
         self._reset()
 
+    def _crash_reason(self, exc: BaseException) -> str:
+        if isinstance(exc, BrokenProcessPool):
+            cap = f"{self.memory_mb} MB" if self.memory_mb > 0 else "no cap"
+            return (f"extractor crashed: its worker process died (a parser crash, or killed for using too much "
+                    f"memory; memory cap {cap}, STP_TRACKER_EXTRACT_MEMORY_MB)")
+        return f"extractor crashed: {type(exc).__name__}: {exc}"
+
     def run(self, jobs: list[tuple[str, str | None, str | None, str | None]], blob_root: str,
             timeout: float = EXTRACT_TIMEOUT,
             on_done: Callable[[str, Extraction], None] | None = None) -> dict[str, Extraction]:
         """Extract every (sha256, content_type, url, css_selector) job; a job that hangs or kills its worker
-        is answered with a "broken" extraction naming the cause."""
+        is answered with a "broken" extraction naming the cause, one that runs out of memory with "too_large".
+
+        A dead worker fails every job in flight, so when several were, they are re-run one at a time: only
+        the job that kills a worker on its own is recorded as crashed."""
         results: dict[str, Extraction] = {}
         pending = list(jobs)
+        suspects: set[str] = set()  # jobs in flight when a worker died: re-run alone
         while pending:
             pool = self._get()
             futures: dict[Future, tuple] = {}
             started: dict[Future, float] = {}
-            queue = list(pending)
+            queue = sorted(pending, key=lambda job: job[0] not in suspects)
             pending = []
             restart = False
             # Keep at most `workers` jobs in flight so that each one's clock starts when it really starts.
             while (queue or futures) and not restart:
-                while queue and len(futures) < self.workers:
-                    job = queue.pop(0)
-                    future = pool.submit(_extract_blob, blob_root, *job)
-                    futures[future] = job
+                alone = any(j[0] in suspects for j in queue + list(futures.values()))
+                limit = 1 if alone else self.workers
+                while queue and len(futures) < limit:
+                    try:
+                        future = pool.submit(self.task, blob_root, *queue[0])
+                    except BrokenProcessPool:  # a worker died since the last wait: its futures say which
+                        restart = not futures
+                        break
+                    futures[future] = queue.pop(0)
                     started[future] = monotonic()
                 done, _ = wait(list(futures), timeout=1.0, return_when=FIRST_COMPLETED)
+                in_flight = len(futures)
                 for future in done:
                     job = futures.pop(future)
                     try:
                         extraction = future.result()
+                    except MemoryError as exc:  # raised in the worker outside extract(), which handles its own
+                        extraction = Extraction(status="too_large", extractor="none", extractor_version="0",
+                                                error=f"ran out of memory (worker cap {self.memory_mb} MB, "
+                                                      f"STP_TRACKER_EXTRACT_MEMORY_MB): {exc}")
                     except Exception as exc:  # a worker that died (segfault, OOM) breaks the whole pool
-                        extraction = _failed(f"extractor crashed: {type(exc).__name__}: {exc}")
                         restart = True
+                        if isinstance(exc, BrokenProcessPool) and in_flight > 1 and job[0] not in suspects:
+                            suspects.add(job[0])
+                            pending.append(job)
+                            continue
+                        extraction = _failed(self._crash_reason(exc))
                     results[job[0]] = extraction
                     if on_done:
                         on_done(job[0], extraction)
@@ -117,7 +166,7 @@ class ExtractionPool:
                         restart = True
             if restart:
                 # The jobs still in flight or queued go round again in a fresh pool.
-                pending = [job for job in list(futures.values()) + queue if job[0] not in results]
+                pending += [job for job in list(futures.values()) + queue if job[0] not in results]
                 self._reset()
         return results
 

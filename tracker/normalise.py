@@ -98,7 +98,7 @@ def _clean_chars(text: str, keep_tabs: bool = False) -> str:
 
 # --- 2. lines ------------------------------------------------------------------------------------------
 
-_ONLY_SYMBOLS = re.compile(r"[-+|*]+")
+_ONLY_SYMBOLS = re.compile(r"[-+|*\x02]+")  # \x02: a pdfium line-end hyphen with nothing to join
 
 
 def _clean_lines(text: str, keep_tabs: bool = False) -> list[str]:
@@ -409,6 +409,7 @@ def normalise_text(text: str, *, reflow: bool = True) -> str:
     lines = _filter_lines(_clean_lines(_clean_chars(text, keep_tabs=True), keep_tabs=True))
     out: list[str] = []
     for line in lines:
+        line = line.replace("\x02", "-")  # rule 1 (with no reflow, no hyphenation to resolve)
         if line or (out and out[-1]):
             out.append(line)
     while out and not out[-1]:
