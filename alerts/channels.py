@@ -224,6 +224,9 @@ class WebhookChannel(Channel):
         return f"{parts.scheme}://{host}{port}{path}"
 
 
+_CUSTOM_HTTP = {"json", "jsons", "xml", "xmls", "form", "forms"}  # apprise's plugins that post to any URL
+
+
 class AppriseChannel(Channel):
     """Any apprise URL (slack://, matrix://, tgram://, discord://, ntfy://, msteams://, json://, ...)."""
 
@@ -297,9 +300,15 @@ class AppriseChannel(Channel):
         plugin = self._plugin(address)
         if plugin is not None:
             try:
-                return plugin.url(privacy=True).split("?", 1)[0]
+                shown = plugin.url(privacy=True).split("?", 1)[0]
             except Exception:  # noqa: BLE001 - a plugin that cannot print itself is shown by scheme only
-                pass
+                shown = ""
+            scheme, _, rest = shown.partition("://")
+            if scheme.lower() in _CUSTOM_HTTP and "/" in rest.strip("/"):
+                # a receiver's own URL (json://host/path): its path may be a token, as for webhooks
+                shown = f"{scheme}://{rest.split('/', 1)[0]}/…"
+            if shown:
+                return shown
         return address.split("://", 1)[0] + "://…"
 
 

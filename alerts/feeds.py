@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -42,7 +43,8 @@ def feed_xml(archive: Archive, *, footprint: str | None = None, kind: str | None
     base = base_url.rstrip("/")
     footprint = footprint.upper() if footprint else None
     events = archive.events(footprint=footprint, kind=kind, historical=False)[-limit:] if limit else []
-    scope = "/".join(part for part in (footprint, kind) if part) or "all"
+    # The filters come from a URL: only word characters reach the feed id (a NUL there is not XML at all).
+    scope = "/".join(re.sub(r"[^\w.-]+", "_", part) for part in (footprint, kind) if part) or "all"
     feed = FeedGenerator()
     feed.id(f"{TAG_AUTHORITY}:feed/{scope}")
     feed.title(one_line("stp-tracker: changes to NHS plans" + (f" ({', '.join(p for p in (footprint, kind) if p)})"

@@ -50,6 +50,47 @@ class ArchiveError(Exception):
     """The archive cannot be opened or written: says which file and why."""
 
 
+def _plain_words(query: str) -> str:
+    """A query that was not valid FTS5 syntax as its words, each quoted (no operators); "" if none is left.
+    NULs and double quotes are dropped: FTS5 reads a NUL as the end of the query, even inside quotes."""
+    return " ".join(f'"{word}"' for word in query.replace("\x00", " ").replace('"', " ").split())
+
+
+def disk_hint(home: Path) -> str:
+    """Why writing in `home` may fail, as far as the file system can tell: read-only, full, or one of the two."""
+    try:
+        fs = os.statvfs(home)
+    except OSError:
+        return "is the disk full or the data home read-only?"
+    if fs.f_flag & os.ST_RDONLY:
+        return f"the data home {home} is on a read-only file system"
+    if fs.f_bavail == 0:
+        return f"the disk holding {home} is full"
+    return "is the disk full or the data home read-only?"
+
+
+def is_disk_error(exc: sqlite3.Error) -> bool:
+    """SQLite's answer when a file cannot be created, grown or written (not a damaged or foreign file)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"))
+
+
+def _connect_readonly(db_path: Path) -> sqlite3.Connection:
+    """A read-only connection, also where SQLite cannot create the `-shm` file a WAL archive needs (a read-only
+    mount or folder, a full disk). There, with no `-wal` content left (the last writer closed cleanly), the main
+    file holds every commit and nobody can be writing, so it is read as immutable; otherwise the error stands."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30, isolation_level=None)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        wal = db_path.with_name(db_path.name + "-wal")
+        if not is_disk_error(exc) or (wal.exists() and wal.stat().st_size > 0):
+            return conn  # the caller's first read raises it again, as an ArchiveError
+    conn.close()
+    return sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True, timeout=30, isolation_level=None)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
@@ -71,7 +112,7 @@ class Archive:
         if readonly:
             if not self.db_path.exists():
                 raise ArchiveError(f"no archive at {self.db_path}: run `stp-tracker crawl` first")
-            conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30, isolation_level=None)
+            conn = _connect_readonly(self.db_path)
         else:
             try:
                 self.home.mkdir(parents=True, exist_ok=True)
@@ -96,7 +137,8 @@ class Archive:
                 self.schema_version = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise ArchiveError(f"cannot open the archive {self.db_path}: {exc}") from None
+            hint = f": {disk_hint(self.home)}" if is_disk_error(exc) else ""
+            raise ArchiveError(f"cannot open the archive {self.db_path}: {exc}{hint}") from None
 
     def close(self) -> None:
         self.db.conn.close()
@@ -632,7 +674,8 @@ class Archive:
             return self._rows(sql, {**params, "q": query})
         except sqlite3.OperationalError:
             # Not valid FTS5 syntax (a stray quote or colon): search for the words as typed.
-            return self._rows(sql, {**params, "q": self.db.quote_fts(query)})
+            plain = _plain_words(query)
+            return self._rows(sql, {**params, "q": plain}) if plain else []
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -771,8 +814,8 @@ class Archive:
         try:
             rows = self._rows(rank_sql, {**params, "q": query})
         except sqlite3.OperationalError:
-            query = self.db.quote_fts(query)
-            rows = self._rows(rank_sql, {**params, "q": query})
+            query = _plain_words(query)
+            rows = self._rows(rank_sql, {**params, "q": query}) if query else []
         snippets: dict[int, str] = {}
         for rowid in {r["text_rowid"] for r in rows}:
             found = self._one(

@@ -37,7 +37,7 @@ class BlobStore:
 
     def path_for(self, sha256: str) -> Path:
         # The name is checked before it becomes a path: nothing outside the store can be named.
-        if not _SHA256.match(sha256 or ""):
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):  # fullmatch: `$` passes a final "\n"
             raise BlobError(f"not a sha256 hex digest: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / f"{sha256}.gz"
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import select
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+import time
 from time import monotonic
 from typing import Any, Callable
 
@@ -48,9 +50,44 @@ def _extract_blob(blob_root: str, sha256: str, content_type: str | None, url: st
     return extract(data, content_type, url, css_selector=css_selector)
 
 
+def _init_worker(megabytes: int, owner: int) -> None:
+    """Worker initializer: leave when the process that owns the pool is gone, and cap the address space."""
+    _exit_with_owner(owner)
+    _cap_memory(megabytes)
+
+
+def _exit_with_owner(owner: int) -> None:
+    # An idle worker never sees its owner die: it holds both ends of its own call pipe, and the forkserver
+    # lives as long as any worker does. After a SIGKILLed daemon, 2-4 processes (~200 MB) idled forever
+    # (found by tests/test_crash.py). A pidfd turns readable when the owner exits, reaped or not.
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(owner)
+        except (AttributeError, OSError):  # not Linux >= 5.3, or the owner already gone
+            handle = None
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while os.getppid() != 1 and _alive(owner):
+                time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="stp-owner-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _cap_memory(megabytes: int) -> None:
-    """Worker initializer: cap the address space, so a parser that runs away gets MemoryError (recorded as
-    "too_large") or dies alone, instead of the kernel's OOM killer choosing a victim on the whole machine."""
+    """Cap the address space, so a parser that runs away gets MemoryError (recorded as "too_large") or dies
+    alone, instead of the kernel's OOM killer choosing a victim on the whole machine."""
     if megabytes <= 0:
         return
     import resource
@@ -84,7 +121,7 @@ class ExtractionPool:
                 # max_tasks_per_child bounds what a leaky parser can hold on to.
                 context = multiprocessing.get_context("forkserver")
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=context, max_tasks_per_child=25,
-                                                 initializer=_cap_memory, initargs=(self.memory_mb,))
+                                                 initializer=_init_worker, initargs=(self.memory_mb, os.getpid()))
             return self._pool
 
     def _reset(self) -> None:

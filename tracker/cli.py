@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from storage import Archive, ArchiveError
@@ -22,7 +24,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)  # data: stdout
+# Markup off for data: titles, URLs and summaries come from fetched pages, and "[/]" or "[link=...]" in one
+# must print as written, never crash the command or become a terminal link.
+out = Console(soft_wrap=True, markup=False)  # data: stdout
 err = Console(stderr=True)  # progress, summaries and errors: stderr, so `--json` output stays clean
 
 _state: dict[str, Any] = {"home": None}
@@ -37,7 +41,7 @@ def open_archive(readonly: bool = False) -> Archive:
     try:
         return Archive(get_home(), readonly=readonly)
     except ArchiveError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # one line: a log or a script greps it
         raise typer.Exit(2) from None
 
 
@@ -47,7 +51,7 @@ def print_json(rows: list[Any]) -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -93,7 +97,7 @@ def crawl(
     Example: stp-tracker crawl --sources examples/sources.toml
     """
     from .config import ConfigError
-    from .daemon import DaemonError, DaemonLock
+    from .daemon import DaemonBusy, DaemonError, DaemonLock
     from .pipeline import crawl_and_analyse, load_sources_or_exit
     from .preserve import PreserveConfig, preserve_round
 
@@ -106,7 +110,8 @@ def crawl(
         # One writer of schedules and crawls per archive: a running daemon owns it.
         lock = DaemonLock(get_home()).acquire()
     except DaemonError as exc:
-        fail(f"{exc} (stop the daemon, or let it crawl: `stp-tracker run --once`)", 2)
+        busy = isinstance(exc, DaemonBusy)
+        fail(f"{exc} (stop the daemon, or let it crawl: `stp-tracker run --once`)" if busy else str(exc), 2)
     try:
         with open_archive() as archive:
             try:
@@ -157,7 +162,7 @@ def documents(
 
 def _resolve_document(archive: Archive, url_or_id: str) -> dict:
     if url_or_id.isdigit():
-        doc = archive.document(int(url_or_id))
+        doc = archive.document(int(url_or_id)) if len(url_or_id) < 19 else None  # past SQLite's integers
     else:
         ids = archive.documents_at_url(url_or_id)
         doc = archive.document(ids[0]) if ids else None
@@ -185,7 +190,7 @@ def history(
     if as_json:
         print_json([version_json(doc["id"], v) for v in versions])
         return
-    out.print(f"[bold]{doc['title']}[/bold]  (document {doc['id']}, {doc['kind']}, "
+    out.print(f"[bold]{escape(doc['title'] or '')}[/bold]  (document {doc['id']}, {doc['kind']}, "
               f"{doc['footprint'] or 'no footprint'}, {doc['generation'] or 'generation unknown'}, {doc['status']})",
               markup=True, highlight=False)
     table = Table("version", "first seen", "last seen", "chars", "urls")
@@ -273,8 +278,8 @@ def search(
         print_json(rows)
         return
     for r in rows:
-        out.print(f"[bold]{r['title']}[/bold] (document {r['document_id']}, version {r['version_id']}, "
-                  f"{r['first_seen_at'][:10]})", highlight=False)
+        out.print(f"[bold]{escape(r['title'] or '')}[/bold] (document {r['document_id']}, version {r['version_id']}, "
+                  f"{r['first_seen_at'][:10]})", markup=True, highlight=False)
         out.print("   " + r["snippet"].replace("\n", " "), markup=False, highlight=False)
     err.print(f"{len(rows)} results")
 
@@ -429,8 +434,34 @@ def _register_optional() -> None:
 _register_optional()
 
 
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
 def main() -> None:
-    app()
+    """The command line; a full disk or a read-only data home met anywhere ends as one line, exit 2."""
+    import sqlite3
+
+    from storage.archive import disk_hint, is_disk_error
+
+    try:
+        app()
+    except ArchiveError as exc:
+        fail_plainly(str(exc))
+    except sqlite3.OperationalError as exc:
+        if not is_disk_error(exc):
+            raise
+        fail_plainly(f"cannot write the archive in {get_home()}: {exc}: {disk_hint(get_home())}")
+    except OSError as exc:
+        if exc.errno not in _DISK_ERRNOS:
+            raise
+        where = exc.filename or get_home()
+        fail_plainly(f"cannot write {where}: {exc.strerror}: {disk_hint(get_home())}")
+
+
+def fail_plainly(message: str) -> None:
+    """An error outside any command's own handling: one line on stderr, exit 2."""
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

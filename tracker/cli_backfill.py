@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from storage import Archive, ArchiveError
@@ -108,7 +109,7 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
                   + (f", {summary.pending} captures left for the next run" if summary.pending else ""),
                   highlight=False, markup=False)
         for problem in summary.errors:
-            err.print(f"[yellow]warning:[/yellow] {problem} (run again to resume)", highlight=False)
+            err.print(f"[yellow]warning:[/yellow] {escape(problem)} (run again to resume)", highlight=False)
         raise typer.Exit(1 if summary.errors else 0)
 
     @app.command()
@@ -162,8 +163,8 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
                     err.print(f"preservation: {report.queued} queued, {report.requested} requested, "
                               f"{report.captured} captured, {report.waiting} waiting, {report.retrying} to retry, "
                               f"{report.failed} failed", highlight=False, markup=False)
-                    for problem in report.errors:
-                        err.print(f"[yellow]warning:[/yellow] {problem}", highlight=False)
+                    for problem in report.errors:  # the archive's own words: no markup in them
+                        err.print(f"[yellow]warning:[/yellow] {escape(problem)}", highlight=False)
                     open_rows = archive.preservations(status="requested") + archive.preservations(status="pending")
                     if not open_rows or time.monotonic() >= deadline:
                         break
@@ -178,5 +179,5 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
         table = Table("version", "status", "url", "capture or last error")
         for r in rows:
             table.add_row(str(r["version_id"]), r["status"], r["url"], r["capture_url"] or r["error"] or "")
-        Console().print(table)
+        Console(markup=False).print(table)
 

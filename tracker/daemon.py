@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage import Archive
+from storage import Archive, ArchiveError
+from storage.archive import disk_hint
 
 from .schedule import Schedule, SourceState, first_due, iso, parse_time, schedule_for
 
@@ -36,6 +37,10 @@ T = TypeVar("T")
 
 class DaemonError(Exception):
     """The daemon cannot start (another one holds the archive, a bad setting): says which and what to do."""
+
+
+class DaemonBusy(DaemonError):
+    """Another daemon holds this data home's lock."""
 
 
 # -- logs: one line per event that matters -----------------------------------------------------------
@@ -119,8 +124,11 @@ class DaemonLock:
         self.previous: dict[str, Any] = {}
 
     def acquire(self, attempts: int = 20) -> DaemonLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DaemonError(self._cannot_write(exc)) from None
         for attempt in range(attempts):
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -133,7 +141,7 @@ class DaemonLock:
                     other = _read_lock_text(self.path.read_text(errors="replace"))
                     os.close(fd)
                     pid = other.get("pid", "unknown")
-                    raise DaemonError(
+                    raise DaemonBusy(
                         f"another stp-tracker daemon (pid {pid}, started {other.get('started_at', '?')}) is using "
                         f"the archive in {self.path.parent}: stop it first (kill -TERM {pid}) or use another --home"
                     ) from None
@@ -141,14 +149,22 @@ class DaemonLock:
         self.previous = _read_lock_text(os.pread(fd, 65536, 0).decode("utf-8", "replace"))
         info = {"pid": os.getpid(), "started_at": iso(dt.datetime.now(dt.timezone.utc)), "host": socket.gethostname(),
                 "argv": sys.argv[1:]}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
+            os.fsync(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise DaemonError(self._cannot_write(exc)) from None
         self.fd = fd
         if self.previous.get("pid") and self.previous.get("pid") != os.getpid():
             note("took over a stale lock", logging.WARNING, previous_pid=self.previous.get("pid"),
                  previous_start=self.previous.get("started_at"), lock=str(self.path))
         return self
+
+    def _cannot_write(self, exc: OSError) -> str:
+        """A full disk or a read-only home shows first here: say so, not a traceback."""
+        return f"cannot write the daemon lock {self.path}: {exc.strerror}: {disk_hint(self.path.parent)}"
 
     def release(self) -> None:
         if self.fd is not None:
@@ -304,6 +320,9 @@ class Daemon:
         try:
             self.archive = Archive(self.home)
             self.archive.use_immediate_transactions()  # two connections in this process: see the method
+        except ArchiveError as exc:  # a full disk, a read-only home: one clear line, no traceback
+            self._lock.release()
+            raise DaemonError(str(exc)) from None
         except Exception:
             self._lock.release()
             raise

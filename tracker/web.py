@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -42,6 +43,15 @@ SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"  # never in normalised text; become
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=(\"[^\"\r\n]*\"|[\w.+-]+))*$")
 _FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _EMAIL = re.compile(r"^[^@\s:/<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+
+
+class _IdConvertor(IntegerConvertor):
+    """Ids in paths: at most 18 digits, so a longer one is a plain 404 instead of an overflow in SQLite."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("id", _IdConvertor())
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -605,22 +615,22 @@ class WebApp:
         return [
             Route("/", self.home_page),
             Route("/footprints/{code}", self.footprint_page),
-            Route("/documents/{doc_id:int}", self.document_page),
-            Route("/versions/{version_id:int}", self.version_page),
-            Route("/versions/{version_id:int}/raw", self.version_raw),
-            Route("/diff/{a:int}/{b:int}", self.diff_page),
+            Route("/documents/{doc_id:id}", self.document_page),
+            Route("/versions/{version_id:id}", self.version_page),
+            Route("/versions/{version_id:id}/raw", self.version_raw),
+            Route("/diff/{a:id}/{b:id}", self.diff_page),
             Route("/search", self.search_page),
             Route("/events", self.events_page),
             Route("/feed.atom", self.feed),
             Route("/subscribe", self.subscribe, methods=["GET", "POST"]),
             Route("/alerts/{action:str}/{token:str}", self.token_action, methods=["GET", "POST"]),
             Route("/api/documents", self.api_documents),
-            Route("/api/documents/{doc_id:int}", self.api_document),
-            Route("/api/documents/{doc_id:int}/history", self.api_history),
-            Route("/api/versions/{version_id:int}", self.api_version),
+            Route("/api/documents/{doc_id:id}", self.api_document),
+            Route("/api/documents/{doc_id:id}/history", self.api_history),
+            Route("/api/versions/{version_id:id}", self.api_version),
             Route("/api/events", self.api_events),
             Route("/api/search", self.api_search),
-            Route("/api/diff/{a:int}/{b:int}", self.api_diff),
+            Route("/api/diff/{a:id}/{b:id}", self.api_diff),
             Route("/static/{name:str}", self.stylesheet),
             Route("/favicon.ico", lambda request: Response(status_code=204)),
         ]
