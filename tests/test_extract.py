@@ -342,8 +342,12 @@ def test_decode_text_handles_declared_meta_unknown_and_bad_bytes():
     assert decode_text("café".encode("cp1252"), "iso-8859-1") == ("café", "cp1252")
     assert decode_text(b'<meta charset="windows-1252"><p>caf\xe9', None)[0].endswith("café")
     assert decode_text("café".encode("utf-8"), "who-knows-what-i-am") == ("café", "utf-8")
-    text, how = decode_text(b"caf\xe9 \xff", None)
-    assert "\ufffd" in text and "replacement" in how
+    text, how = decode_text("café £5m".encode("utf-8") + b" \xff", None)  # UTF-8 with a damaged byte
+    assert text.startswith("café £5m") and "\ufffd" in text and "replacement" in how
+    # Undeclared and not UTF-8 at all: windows-1252, as a browser reads it (the same page re-served in
+    # windows-1252 must give the same text, not a revision with "\ufffd" in place of "£").
+    assert decode_text("café £571m – ‘gap’".encode("cp1252"), None) == ("café £571m – ‘gap’",
+                                                                         "windows-1252 (undeclared, not UTF-8)")
     assert decode_text("plan".encode("utf-16"), None)[0] == "plan"
 
 

@@ -222,6 +222,9 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
 def decode_text(data: bytes, charset: str | None = None) -> tuple[str, str]:
     """Decode text robustly: BOM, declared charset, ``<meta charset>``, UTF-8, then the declared one (or
     UTF-8) with replacement characters. Unknown charset names are ignored. Returns (text, how)."""
@@ -240,6 +243,10 @@ def decode_text(data: bytes, charset: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if not any(candidates) and not _UTF8_MULTIBYTE.search(data):
+        # Nothing declared and not one UTF-8 sequence: a legacy page, read as browsers do (WHATWG: windows-1252).
+        # Else a page re-served in windows-1252 would turn "£" into "\ufffd": a false revision.
+        return data.decode("cp1252", errors="replace"), "windows-1252 (undeclared, not UTF-8)"
     enc = next((c for c in candidates if c and not c.startswith("utf")), None) or "utf-8"
     return data.decode(enc, errors="replace"), f"{enc} (with replacement characters)"
 
