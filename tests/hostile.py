@@ -6,6 +6,10 @@
         bad.url("/reset")                             # half the body, then a TCP reset (SO_LINGER 0)
         bad.url("/bomb.html")                         # Content-Encoding: gzip, ~100 KB expanding to bomb_size
         bad.url("/ok.html")                           # a normal small page (the crawl goes on past the others)
+        bad.url("/oversize")                          # Content-Length of 1 GB, then zero bytes as fast as they go
+        bad.url("/endless")                           # no Content-Length, zero bytes until the client hangs up
+        bad.set("/plan.pdf", pdf_bytes, "application/pdf")  # a fixed answer (before a path turns hostile)
+        bad.behaviours["/plan.pdf"] = bad.behaviours["/stall"]  # ... and then it does
 
 Every connection is answered in its own daemon thread; stop() closes them all.
 """
@@ -60,6 +64,8 @@ class HostileServer:
             "/reset": self._reset,
             "/bomb.html": self._bomb,
             "/ok.html": self._ok,
+            "/oversize": self._oversize,
+            "/endless": self._endless,
             "/robots.txt": self._not_found,
         }
 
@@ -91,6 +97,14 @@ class HostileServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def set(self, path: str, body: bytes, content_type: str = "text/html", status: str = "200 OK",
+            **headers: str) -> None:
+        """Answer `path` with a fixed response (a good document, before the same path is made hostile)."""
+        def answer(conn: socket.socket) -> None:
+            conn.sendall(_head(status, Content_Type=content_type, Content_Length=str(len(body)), Connection="close",
+                               **headers) + body)
+        self.behaviours[path] = answer
 
     # -- serving --------------------------------------------------------------------------------------
 
@@ -148,6 +162,21 @@ class HostileServer:
         time.sleep(0.1)
         # SO_LINGER on with a zero timeout: close() sends RST instead of FIN.
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def _oversize(self, conn: socket.socket) -> None:
+        conn.sendall(_head(Content_Type="application/pdf", Content_Length=str(1024 * MB), Connection="close"))
+        self._zeros(conn, 1024 * MB)
+
+    def _endless(self, conn: socket.socket) -> None:
+        conn.sendall(_head(Content_Type="application/pdf", Connection="close"))
+        self._zeros(conn, None)
+
+    def _zeros(self, conn: socket.socket, size: int | None) -> None:
+        chunk = b"\0" * (256 * 1024)
+        sent = 0
+        while (size is None or sent < size) and not self._stop.is_set():
+            conn.sendall(chunk)
+            sent += len(chunk)
 
     def _bomb(self, conn: socket.socket) -> None:
         body = gzip_bomb(self.bomb_size)
