@@ -168,7 +168,7 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
                     open_rows = archive.preservations(status="requested") + archive.preservations(status="pending")
                     if not open_rows or time.monotonic() >= deadline:
                         break
-                    time.sleep(min(max(1.0, config.poll_every), max(0.0, deadline - time.monotonic())) or 1.0)
+                    time.sleep(max(0.2, min(config.poll_every, deadline - time.monotonic())))
                 rows = archive.preservations()
         finally:
             if lock is not None:
