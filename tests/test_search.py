@@ -1,0 +1,47 @@
+"""Search ranks in the full-text index first and joins only the best texts to their versions (the fast path for
+unfiltered queries): its pages must be exactly those of the filtered path, also where a text has no version or
+belongs to several documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage import Archive, Extraction, Fetch
+
+
+def _file(archive: Archive, crawl: int, n: int, text: str, documents: int = 1) -> None:
+    """One fetched body with this text, filed as a version of `documents` new documents (0: a text with no version)."""
+    url = f"https://example.org/plan-{n}.pdf"
+    fetch = archive.record_fetch(Fetch(url=url, source="ics", crawl_id=crawl, status=200, body=f"%PDF {n}".encode(),
+                                       headers={"Content-Type": "application/pdf"}, kind="document"))
+    sha = archive.fetch(fetch)["blob_sha256"]
+    text_sha = archive.record_extraction(sha, Extraction(status="ok", extractor="test", extractor_version="1",
+                                                         text=text))
+    for _ in range(documents):
+        document = archive.create_document(title=f"Plan {n}", kind="plan", footprint="QF7", generation="2016-stp",
+                                           draft=False, seen_at="2016-11-20T09:30:00+00:00", source="ics")
+        archive.add_version(document, text_sha256=text_sha, blob_sha256=sha, fetch_id=fetch, crawl_id=crawl,
+                            seen_at="2016-11-20T09:30:00+00:00")
+
+
+def test_unfiltered_pages_are_the_filtered_paths_pages(tmp_path: Path) -> None:
+    with Archive(tmp_path / "home") as archive:
+        crawl = archive.start_crawl(["ics"])
+        expected = 0
+        for n in range(70):
+            copies = 0 if n % 9 == 0 else (2 if n % 7 == 0 else 1)  # no version; two documents share the text
+            beds = "beds " * (1 + n % 13)
+            _file(archive, crawl, n, f"Plan {n}: the acute {beds}figure changes. Filler words {n}.", copies)
+            expected += copies
+        _file(archive, crawl, 99, "Nothing about the matter at hand.")
+
+        seen = []
+        for offset in range(0, 100, 20):
+            fast = archive.search_filtered("beds", offset=offset)
+            slow = archive.search_filtered("beds", offset=offset, seen_from="1900-01-01")  # the joined path
+            assert [r["version_id"] for r in fast] == [r["version_id"] for r in slow], offset
+            assert [r["rank"] for r in fast] == sorted(r["rank"] for r in fast)
+            seen += [r["version_id"] for r in fast]
+        assert len(seen) == len(set(seen)) == expected
+        assert archive.search_filtered("beds", limit=500) == archive.search_filtered("beds", limit=500,
+                                                                                     seen_from="1900-01-01")
