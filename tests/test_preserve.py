@@ -177,6 +177,9 @@ def test_settings_are_checked_before_anything_is_asked(home, fake, site) -> None
     for args in (("preserve",), ("crawl", "--sources", str(site))):
         result = run(home, *args, code=2)
         assert "Save Page Now keys" in result.stderr and "Traceback" not in result.stderr
+        # One plain line: no markup tags printed as text, "[preserve]" not eaten as markup.
+        assert result.stderr.strip().count("\n") == 0 and "[red]" not in result.stderr, result.stderr
+        assert "[preserve] enabled needs" in result.stderr
     (home / "config.toml").write_text("[preserve]\nkinds = [\"withdrawn\"]\n")
     assert "not events with a new version" in run(home, "preserve", code=2).stderr
     (home / "config.toml").write_text("")

@@ -41,8 +41,7 @@ def open_archive(readonly: bool = False) -> Archive:
     try:
         return Archive(get_home(), readonly=readonly)
     except ArchiveError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # one line: a log or a script greps it
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
 
 
 def print_json(rows: list[Any]) -> None:
@@ -50,8 +49,13 @@ def print_json(rows: list[Any]) -> None:
     sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def error_line(message: str) -> None:
+    """An error as one line on stderr (a log or a script greps it); fetched text in it prints as written."""
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False)
+
+
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    error_line(message)
     raise typer.Exit(code)
 
 
@@ -460,7 +464,7 @@ def main() -> None:
 
 def fail_plainly(message: str) -> None:
     """An error outside any command's own handling: one line on stderr, exit 2."""
-    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    error_line(message)
     sys.exit(2)
 
 

@@ -59,45 +59,38 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
 
         from .analyse import ExtractionPool
         from .backfill import backfill as run_backfill
+        from .cli import fail
         from .config import ConfigError
         from .daemon import DaemonError, DaemonLock
         from .wayback import BackfillConfig
 
         home = get_home()
         if not (footprint or source or sources_file):
-            err.print("[red]error:[/red] choose what to backfill: --footprint CODE, --source NAME or --sources FILE "
-                      "(the whole registry at once would be thousands of requests to the archives)")
-            raise typer.Exit(2)
+            fail("choose what to backfill: --footprint CODE, --source NAME or --sources FILE "
+                 "(the whole registry at once would be thousands of requests to the archives)", 2)
         if year_from > year_to or year_from < 1996:
-            err.print(f"[red]error:[/red] --from {year_from} --to {year_to}: not a range of years from 1996 on")
-            raise typer.Exit(2)
+            fail(f"--from {year_from} --to {year_to}: not a range of years from 1996 on", 2)
         if limit is not None and limit < 1:
-            err.print("[red]error:[/red] --limit must be at least 1")
-            raise typer.Exit(2)
+            fail("--limit must be at least 1", 2)
         try:
             config = BackfillConfig.load(home)
             chosen = select_sources(home, sources_file, source, footprint)
         except (ConfigError, SourceError, ValueError) as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-            raise typer.Exit(2) from None
+            fail(str(exc), 2)
         except OSError as exc:
-            err.print(f"[red]error:[/red] cannot read {sources_file}: {exc.strerror}", highlight=False)
-            raise typer.Exit(2) from None
+            fail(f"cannot read {sources_file}: {exc.strerror}", 2)
         if not chosen:
-            err.print("[red]error:[/red] no source matches: see `stp-tracker sources list`")
-            raise typer.Exit(2)
+            fail("no source matches: see `stp-tracker sources list`", 2)
         try:
             lock = DaemonLock(home).acquire()
         except DaemonError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-            raise typer.Exit(2) from None
+            fail(str(exc), 2)
         pool = ExtractionPool()
         try:
             try:
                 archive = Archive(home)
             except ArchiveError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-                raise typer.Exit(2) from None
+                fail(str(exc), 2)
             with archive:
                 summary = run_backfill(archive, chosen, config, years=(year_from, year_to), limit=limit, pool=pool,
                                        on_progress=lambda line: err.print(line, highlight=False, markup=False))
@@ -127,7 +120,7 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
         """
         import time
 
-        from .cli import print_json
+        from .cli import fail, print_json
         from .config import ConfigError
         from .daemon import DaemonError, DaemonLock
         from .export import preservation_json
@@ -137,25 +130,21 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
         try:
             config = PreserveConfig.load(home)
         except ConfigError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-            raise typer.Exit(2) from None
+            fail(str(exc), 2)
         if not list_only and not config.enabled:
-            err.print("[red]error:[/red] Save Page Now is off: set `enabled = true` and the keys under [preserve] in "
-                      f"{home / 'config.toml'} (see the README, \"Preserving new finds\")", highlight=False, markup=False)
-            raise typer.Exit(2)
+            fail("Save Page Now is off: set `enabled = true` and the keys under [preserve] in "
+                 f"{home / 'config.toml'} (see the README, \"Preserving new finds\")", 2)
         lock = None
         if not list_only:
             try:
                 lock = DaemonLock(home).acquire()  # a running daemon preserves by itself
             except DaemonError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-                raise typer.Exit(2) from None
+                fail(str(exc), 2)
         try:
             try:
                 archive = Archive(home, readonly=list_only)
             except ArchiveError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False, markup=False)
-                raise typer.Exit(2) from None
+                fail(str(exc), 2)
             with archive:
                 deadline = time.monotonic() + max(0.0, wait)
                 while not list_only:

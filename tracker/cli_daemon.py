@@ -18,8 +18,9 @@ out = Console(soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
+    from .cli import fail
+
+    fail(message, code)
 
 
 def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:

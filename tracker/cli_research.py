@@ -16,13 +16,13 @@ err = Console(stderr=True)
 
 def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
     """Add `export` and `serve` to the stp-tracker command line."""
+    from .cli import fail  # cli.py registers this module once fail is defined
 
     def open_readonly() -> Archive:
         try:
             return Archive(get_home(), readonly=True)
         except ArchiveError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from None
+            fail(str(exc), 2)
 
     @app.command()
     def export(
@@ -57,8 +57,7 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
                     for problem in stats.missing_blobs:
                         err.print(f"[yellow]warning:[/yellow] left out {problem}", highlight=False)
             except (ExportError, WarcExportError) as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False)
-                raise typer.Exit(1) from None
+                fail(str(exc), 1)
 
     @app.command()
     def serve(
@@ -77,5 +76,4 @@ def register(app: typer.Typer, get_home: Callable[[], Path]) -> None:
         try:
             run(get_home(), host=host, port=port, subscriptions=subscriptions)
         except ArchiveError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from None
+            fail(str(exc), 2)

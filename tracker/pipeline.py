@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -33,15 +34,16 @@ def load_sources_or_exit(path: Path, only: list[str], console: Console) -> list[
     try:
         sources = load_sources(path)
     except SourceError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except OSError as exc:
-        console.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(f'cannot read {path}: {exc.strerror}')}", highlight=False)
         raise typer.Exit(2) from None
     if only:
         unknown = sorted(set(only) - {s.name for s in sources})
         if unknown:
-            console.print(f"[red]error:[/red] no source named {', '.join(unknown)} in {path}")
+            names = ", ".join(unknown)
+            console.print(f"[red]error:[/red] {escape(f'no source named {names} in {path}')}")
             raise typer.Exit(2)
         sources = [s for s in sources if s.name in only]
     return sources
