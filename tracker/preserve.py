@@ -56,33 +56,10 @@ class PreserveConfig:
 
     @classmethod
     def load(cls, home: Path | None = None, environ: dict[str, str] | None = None) -> PreserveConfig:
-        from .config import ConfigError, load_config
+        from .config import ConfigError, settings_table
 
         env = os.environ if environ is None else environ
-        where = f"{home}/config.toml" if home is not None else "the environment"
-        section = load_config(home).get("preserve", {}) if home is not None else {}
-        if not isinstance(section, dict):
-            raise ConfigError(f"{where}: [preserve] must be a table")
-        config = cls()
-        for name, value in section.items():
-            if name not in config.__dataclass_fields__:
-                raise ConfigError(f"{where}: [preserve] has no setting {name!r} "
-                                  f"(known: {', '.join(sorted(config.__dataclass_fields__))})")
-            default = cls.__dataclass_fields__[name].default
-            try:
-                if name == "kinds":
-                    value = [str(v) for v in value]
-                elif isinstance(default, bool):
-                    if not isinstance(value, bool):
-                        raise TypeError
-                elif isinstance(default, (int, float)):
-                    value = type(default)(value)
-                else:
-                    value = str(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{where}: [preserve] {name}: expected "
-                                  f"{'a list' if name == 'kinds' else type(default).__name__}") from None
-            setattr(config, name, value)
+        config, where = settings_table(cls, home, "preserve")
         for name, variable in ENV.items():
             if env.get(variable):
                 setattr(config, name, env[variable])

@@ -57,23 +57,9 @@ class BackfillConfig:
 
     @classmethod
     def load(cls, home: Path | None = None) -> BackfillConfig:
-        from .config import ConfigError, load_config
+        from .config import ConfigError, settings_table
 
-        section = load_config(home).get("backfill", {}) if home is not None else {}
-        if not isinstance(section, dict):
-            raise ConfigError(f"{home}/config.toml: [backfill] must be a table")
-        config = cls()
-        for name, value in section.items():
-            if not hasattr(config, name):
-                raise ConfigError(f"{home}/config.toml: [backfill] has no setting {name!r} "
-                                  f"(known: {', '.join(sorted(config.__dataclass_fields__))})")
-            default = getattr(config, name)
-            try:
-                value = type(default)(value) if not isinstance(default, list) else [str(v) for v in value]
-            except (TypeError, ValueError):
-                raise ConfigError(f"{home}/config.toml: [backfill] {name} = {value!r}: expected "
-                                  f"{type(default).__name__}") from None
-            setattr(config, name, value)
+        config, where = settings_table(cls, home, "backfill")
         for name, env in ENV_NAMES.items():
             if os.environ.get(env):
                 setattr(config, name, os.environ[env])
@@ -81,7 +67,7 @@ class BackfillConfig:
             config.delay = float(os.environ["STP_TRACKER_BACKFILL_DELAY"])
         unknown = set(config.archives) - {"wayback", "ukgwa"}
         if unknown:
-            raise ConfigError(f"{home}/config.toml: [backfill] archives: unknown {sorted(unknown)} (wayback, ukgwa)")
+            raise ConfigError(f"{where}: [backfill] archives: unknown {sorted(unknown)} (wayback, ukgwa)")
         return config
 
 
