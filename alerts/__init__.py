@@ -24,11 +24,12 @@ from .delivery import (
 from .feeds import atom_feed, entry_id, feed_xml, write_feed
 from .netguard import RefusedTarget
 from .render import Message
-from .settings import AlertsConfigError, AlertSettings
+from .settings import DEFAULT_BASE_URL, AlertsConfigError, AlertSettings
 from .signing import sign, verify
 from .subscriptions import SubscribeResult, Subscription, confirm, subscribe, subscriptions, unsubscribe
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "AddressError",
     "AlertSettings",
     "AlertsConfigError",

@@ -18,8 +18,8 @@ from itertools import groupby
 from typing import Any
 
 from storage import Archive
-from storage.outbox import Outbox
-from tracker.eventjson import event_json
+from storage import Outbox
+from storage import event_json
 
 from .channels import AddressError, SendError, channel_class, channel_for
 from .render import Message, describe_filters, render_digest, render_event

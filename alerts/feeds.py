@@ -15,7 +15,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from storage import Archive
-from tracker.eventjson import event_json
+from storage import event_json
 
 from .render import event_subject, event_view, one_line
 from .settings import DEFAULT_BASE_URL

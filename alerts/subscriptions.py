@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from storage import Archive
-from storage.outbox import Outbox
+from storage import Outbox
 
 from .channels import AddressError, SendError, channel_class, channel_for
 from .render import describe_filters, event_text_fields, render_confirmation

@@ -71,7 +71,7 @@ def idle(seconds: float) -> None:
     """The full default registry, every source scheduled for tomorrow: what a quiet daemon costs."""
     from storage import Archive
     from tracker.daemon import STATE_PREFIX, load_daemon_sources
-    from tracker.schedule import SourceState, iso, schedule_for
+    from tracker.daemon.schedule import SourceState, iso, schedule_for
 
     home = Path(tempfile.mkdtemp(prefix="stp-bench-idle-"))
     args: list[str] = []
@@ -115,7 +115,7 @@ def idle(seconds: float) -> None:
 
 def busy(target: int) -> None:
     """A small local site crawled `target` times at a 1 s interval (4 sources): RSS must not grow."""
-    from tracker.demo_web import DemoWeb, page
+    from tracker.demo.web import DemoWeb, page
 
     web = DemoWeb().start()
     web.set("/", page("Plans", "<p>Our plans and papers, with enough words to be a page.</p>",

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from diff_match_patch import diff_match_patch  # noqa: E402
 
-from tracker.diff import diff_texts  # noqa: E402
+from tracker.meaning.diff import diff_texts  # noqa: E402
 
 SITES = [
     "Bassetlaw Hospital", "Doncaster Royal Infirmary", "Rotherham General", "Barnsley Hospital",
@@ -105,7 +105,7 @@ def make_plan(pages: int = 300, seed: int = 2016) -> list[str]:
     return paragraphs
 
 
-_WORD = re.compile(r"\w+(?:['’.,/:-]\w+)*")  # what tracker.diff counts as a word
+_WORD = re.compile(r"\w+(?:['’.,/:-]\w+)*")  # what tracker.meaning.diff counts as a word
 _NUMBER = re.compile(r"(?<=[£ ])\d+(?=m\b| beds\b| WTE\b|%)")
 
 

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from storage import Archive  # noqa: E402
 from tests.replay import Capture, Replayer  # noqa: E402
 from tests.scenario_web import FIVE_YEAR_PLAN, STP_DRAFT, STP_PUBLISHED, STP_REVISED  # noqa: E402
-from tracker.analyse import ExtractionPool  # noqa: E402
-from tracker.demo_web import tiny_pdf  # noqa: E402
+from tracker.workers import ExtractionPool  # noqa: E402
+from tracker.demo.web import tiny_pdf  # noqa: E402
 
 # Per series: the expected alert events of each snapshot's crawl, in order (the first crawl is the baseline).
 # "R" = revised, "-" = nothing.

@@ -12,7 +12,7 @@ archive, in child processes (each one's peak RSS is its VmHWM, polled from /proc
 
   crawl    `python -m crawler.runner` over a local site of 40 pages and 20 plan PDFs naming one footprint (QF7),
            a new source to the archive; then the site is revised (12 PDFs, 10 pages) and crawled again
-  analyse  tracker.analyse.analyse_crawl of each crawl: extraction, filing (the plan-matching search over the
+  analyse  tracker.analysis.analyse_crawl of each crawl: extraction, filing (the plan-matching search over the
            footprint's plans), events
   search   Archive.search_filtered (what `stp-tracker search` calls) over bench_search.py's 10 queries
 
@@ -152,7 +152,7 @@ PLAN_LINES = [
 
 def site_content(nonce: str, revision: int) -> dict[str, tuple[bytes, str]]:
     """Path -> (body, content type): 40 pages and 20 plan PDFs; revision 1 changes 12 PDFs and 10 pages."""
-    from tracker.demo_web import make_pdf
+    from tracker.demo.web import make_pdf
 
     rng = random.Random(nonce)
     words = vocabulary(rng, 2000)
@@ -216,7 +216,7 @@ def run_child(args: list[str]) -> tuple[dict[str, Any], float, float]:
 
 def child_analyse(home: Path, crawl_id: int) -> dict[str, Any]:
     from storage import Archive
-    from tracker.analyse import analyse_crawl
+    from tracker.analysis import analyse_crawl
 
     marks: dict[str, float] = {}
 

@@ -57,7 +57,7 @@ from fixtureweb import FixtureWeb  # noqa: E402
 from hostile import MB, HostileServer, gzip_bomb  # noqa: E402
 
 from storage import Archive  # noqa: E402
-from tracker.demo_web import make_pdf  # noqa: E402
+from tracker.demo.web import make_pdf  # noqa: E402
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

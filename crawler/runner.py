@@ -12,7 +12,7 @@ from .settings import crawl_settings
 from .sources import Source
 from .spiders import is_network_error, spider_class
 
-ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+from .reactor import ASYNCIO_REACTOR
 
 
 class CrawlError(RuntimeError):
@@ -144,7 +144,6 @@ async def run_crawl(sources: list[Source], archive: Any, *, settings: dict[str, 
     return CrawlSummary(crawl_id, results, totals, seconds, status)
 
 
-_crawl_once_used = False
 
 
 def crawl_once(sources: list[Source], archive: Any, *, settings: dict[str, Any] | None = None,
@@ -153,66 +152,16 @@ def crawl_once(sources: list[Source], archive: Any, *, settings: dict[str, Any] 
 
     Twisted's reactor cannot be restarted, so this may be called ONCE per process: a second call raises
     CrawlError. Long-running processes (the daemon) start the reactor themselves and `await run_crawl(...)`.
+    Ctrl-C stops the spiders and lets run_crawl record the crawl as stopped, then raises KeyboardInterrupt.
     Scrapy's logging is left alone: it installs no root handler, so the application's logging stays as it is.
     """
-    global _crawl_once_used
-    from scrapy.utils.defer import deferred_from_coro
-    from scrapy.utils.reactor import install_reactor, is_asyncio_reactor_installed, is_reactor_installed
+    from .reactor import ReactorError, run_on_reactor
 
-    if _crawl_once_used:
-        raise CrawlError("crawl_once() can run only once per process (Twisted's reactor cannot restart): "
-                         "run several sources in one call, or await run_crawl() inside a running reactor")
-    if not is_reactor_installed():
-        install_reactor(ASYNCIO_REACTOR)
-    elif not is_asyncio_reactor_installed():
-        raise CrawlError("another Twisted reactor is installed: crawls need the asyncio reactor "
-                         "(was something like APScheduler's TwistedScheduler imported first?)")
-    from twisted.internet import reactor
-
-    if reactor.running:  # type: ignore[attr-defined]
-        raise CrawlError("the reactor is already running: await run_crawl() instead of calling crawl_once()")
-    _crawl_once_used = True
-    outcome: dict[str, Any] = {}
-
-    def start() -> None:
-        task = deferred_from_coro(run_crawl(sources, archive, settings=settings, on_progress=on_progress))
-        outcome["task"] = task
-        task.addBoth(finish)
-
-    def finish(result: Any) -> None:
-        from twisted.internet.error import ReactorNotRunning
-
-        outcome["result"] = result
-        try:
-            reactor.stop()  # type: ignore[attr-defined]
-        except ReactorNotRunning:
-            pass  # already shutting down (Ctrl-C): before_shutdown waited for us
-
-    def before_shutdown() -> Any:
-        # Ctrl-C: stop the spiders and let run_crawl record the crawl as stopped before the reactor goes.
-        task = outcome.get("task")
-        if task is not None and "result" not in outcome:
-            task.cancel()
-            return task
-        return None
-
-    reactor.callLater(0, start)  # type: ignore[attr-defined]  # not callWhenRunning: no running loop yet
-    reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)  # type: ignore[attr-defined]
-    reactor.run()  # type: ignore[attr-defined]
-    result = outcome.get("result")
-    if result is None:
-        raise CrawlError("the crawl was interrupted before it finished")
-    if hasattr(result, "raiseException"):  # a twisted Failure
-        if result.check(asyncio.CancelledError, _cancelled_error()):
-            raise KeyboardInterrupt("crawl stopped")
-        result.raiseException()
-    return result
-
-
-def _cancelled_error() -> type[BaseException]:
-    from twisted.internet.defer import CancelledError
-
-    return CancelledError
+    try:
+        return run_on_reactor(lambda: run_crawl(sources, archive, settings=settings, on_progress=on_progress),
+                              stop_on_signals=True)
+    except ReactorError as exc:
+        raise CrawlError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,10 @@
 """The archive: SQLite (through sqlite-utils) plus a content-addressed blob store. The only code that touches either."""
 
-from .archive import Archive, ArchiveError
+from .archive import Archive, ArchiveError, disk_hint, is_disk_error
 from .blobs import BlobError, BlobStore, sha256_of
+from .eventjson import event_json
 from .models import Event, Extraction, Fetch, KnownUrl, utcnow
+from .outbox import Outbox
 
 __all__ = [
     "Archive",
@@ -13,6 +15,10 @@ __all__ = [
     "Extraction",
     "Fetch",
     "KnownUrl",
+    "Outbox",
+    "disk_hint",
+    "event_json",
+    "is_disk_error",
     "sha256_of",
     "utcnow",
 ]

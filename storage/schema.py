@@ -320,6 +320,21 @@ def _m006_document_url_index(db: sqlite_utils.Database) -> None:
     _run(db, "CREATE INDEX document_urls_by_url ON document_urls(url);")
 
 
+def _m007_footprints(db: sqlite_utils.Database) -> None:
+    # The registry's footprint names, copied in by the tracker, so that an event's JSON (and a researcher
+    # opening archive.db alone) can say "QF7: South Yorkshire and Bassetlaw" without the crawler's registry.
+    _run(
+        db,
+        """
+        CREATE TABLE footprints (
+            code TEXT PRIMARY KEY,   -- ODS code, e.g. QF7
+            name TEXT NOT NULL,      -- the name people use today
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 # Append only: a released migration is never edited, a new one is added after it.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_archive,
@@ -328,6 +343,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m004_backfill,
     _m005_preservations,
     _m006_document_url_index,
+    _m007_footprints,
 ]
 
 

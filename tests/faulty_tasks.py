@@ -10,7 +10,7 @@ import signal
 import time
 
 from storage import Extraction
-from tracker.analyse import _extract_blob
+from tracker.workers import _extract_blob
 
 
 def faulty_task(blob_root: str, sha256: str, content_type: str | None, url: str | None,

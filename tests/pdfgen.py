@@ -1,5 +1,5 @@
 """Minimal valid PDFs for tests: the package's own writer (the demo ships it), so there is one of it."""
 
-from tracker.demo_web import make_pdf
+from tracker.demo.web import make_pdf
 
 __all__ = ["make_pdf"]

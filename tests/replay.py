@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage import Archive, Event, Fetch
-from tracker.analyse import ExtractionPool, analyse_crawl
+from tracker.analysis import analyse_crawl
+from tracker.workers import ExtractionPool
 
 
 @dataclass

@@ -6,7 +6,7 @@ Each state is a function that sets up the three fixture servers; the texts read 
 from __future__ import annotations
 
 from tests.pdfgen import make_pdf
-from tracker.demo import AGENDA, ANNUAL_REPORT, DRAFT, FIVE_YEAR, PUBLISHED, REVISED
+from tracker.demo.run import AGENDA, ANNUAL_REPORT, DRAFT, FIVE_YEAR, PUBLISHED, REVISED
 
 FOOTER_2016 = "NHS South Yorkshire and Bassetlaw. Page printed on 03/11/2016 09:14."
 FOOTER_LATER = "NHS South Yorkshire and Bassetlaw. Page printed on 17/02/2017 16:40."

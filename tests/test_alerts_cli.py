@@ -7,11 +7,10 @@ import re
 
 import feedparser
 import pytest
-import typer
 from typer.testing import CliRunner
 
 import alerts
-from tracker.cli_alerts import register
+from tracker.cli import app as root_app
 
 try:
     from smtpserver import WebhookReceiver, add_event, body_text, free_port, smtp_server
@@ -24,13 +23,11 @@ ALLOW_ENV = {"STP_TRACKER_ALLOW_PRIVATE_TARGETS": "1"}
 
 @pytest.fixture
 def cli(tmp_path):
-    app = typer.Typer()
     home = tmp_path / "home"
-    register(app, lambda: home)
     runner = CliRunner()
 
     def run(*args, env=None):
-        return runner.invoke(app, list(args), env={**ALLOW_ENV, **(env or {})})
+        return runner.invoke(root_app, ["--home", str(home), *args], env={**ALLOW_ENV, **(env or {})})
 
     run.home = home
     return run

@@ -13,7 +13,7 @@ import alerts
 from alerts import netguard
 from storage import Archive
 from storage.outbox import Outbox
-from tracker.eventjson import event_json
+from storage.eventjson import event_json
 
 try:
     from smtpserver import WebhookReceiver, add_event, free_port

@@ -20,9 +20,9 @@ from storage.outbox import Outbox
 from tests import scenario_web as story
 from tests.fakearchive import FakeArchive
 from tests.replay import Capture, Replayer
-from tracker.analyse import ExtractionPool
-from tracker.backfill import backfill
-from tracker.wayback import BackfillConfig, PoliteClient, parse_cdx, parse_timemap
+from tracker.workers import ExtractionPool
+from tracker.webarchives.backfill import backfill
+from tracker.webarchives.wayback import BackfillConfig, PoliteClient, parse_cdx, parse_timemap
 
 CLI = [sys.executable, "-m", "tracker.cli"]
 COUNCIL = "https://democracy.sheffield.gov.uk"

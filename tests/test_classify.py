@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.classify import GENERATIONS, classify
+from tracker.meaning.classify import GENERATIONS, classify
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 KCC_REPORT = CORPUS / "pdf" / "uk-kcc" / "ics" / "24-00115-Integrated-Care-Strategy-delivery-plan-Report.pdf"

@@ -9,7 +9,7 @@ import pytest
 
 from storage import Archive
 from tests.replay import Capture, Replayer
-from tracker.analyse import ExtractionPool
+from tracker.workers import ExtractionPool
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = SHARED / "corpus"
@@ -71,7 +71,7 @@ def test_reserves_policy_cabinet_to_council_is_a_new_version_but_only_a_relabell
     document_id = [f for f in archive.fetches() if f["url"].endswith(".pdf")][0]["document_id"]
     versions = archive.versions_of(document_id)
     assert len(versions) == 2, "a different normalised text is a new version"
-    from tracker.diff import diff_texts
+    from tracker.meaning.diff import diff_texts
 
     change = diff_texts(archive.version_text(versions[0]["id"]), archive.version_text(versions[1]["id"]))
     assert [t.strip() for op, t in change.ops if op == -1] == ["G"]

@@ -28,7 +28,7 @@ import alerts
 from pdfgen import make_pdf
 from storage import Archive
 from test_daemon import CLI, ROOT, Daemon, cli, daemons, plans_page, site, wait_for  # noqa: F401 (daemons: fixture)
-from tracker.demo import PUBLISHED
+from tracker.demo.run import PUBLISHED
 
 PDF = "application/pdf"
 PHASES = ("crawl", "analysis", "delivery")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pdfgen import make_pdf
-from tracker.demo import PUBLISHED
+from tracker.demo.run import PUBLISHED
 from storage import Archive, ArchiveError
 from tracker.daemon import DaemonError, DaemonLock, DaemonSettings, daemon_status, lock_owner
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.diff import Change, canonical_whitespace, diff_texts, tokenise
+from tracker.meaning.significance import significance
+from tracker.meaning.diff import Change, canonical_whitespace, diff_texts, tokenise
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 BURNS = SHARED / "corpus" / "html-versions" / "nhs-page-text-series" / "www-nhs-uk-conditions-burns-and-scalds"
@@ -52,7 +53,7 @@ def test_rewrapped_text_with_other_spacing_is_no_change() -> None:
     assert change.ops == []
     assert change.figures == [] and change.added == [] and change.removed == []
     assert change.summary == "No changes."
-    assert change.significance() == (False, "no change")
+    assert significance(change) == (False, "no change")
 
 
 def test_identical_inputs_return_quickly_with_no_operations() -> None:
@@ -93,7 +94,7 @@ def test_bed_figure_change_is_reported_with_context() -> None:
     assert (figure.kind, figure.before, figure.after) == ("beds", "180 beds", "320 beds")
     assert figure.context == "Acute bed reduction"
     assert change.summary == "Acute bed reduction changed from 180 beds to 320 beds."
-    assert change.significance()[0] is True
+    assert significance(change)[0] is True
     assert "[-180 -]{+320 +}beds" in change.to_text()
 
 
@@ -196,7 +197,7 @@ def test_forced_timeout_is_detected_and_reported() -> None:
     assert change.timed_out is True
     assert change.summary.startswith("Diff timed out after")
     assert any("timed out" in m for m in change.messages)
-    assert change.significance() == (True, "the diff timed out, so what changed is unknown: treated as changed")
+    assert significance(change) == (True, "the diff timed out, so what changed is unknown: treated as changed")
     assert "timed out" in change.to_text() and "timed out" in change.to_html()
     assert _rebuild(change.ops) == (before, after)  # incomplete, but still a true description
 
@@ -275,11 +276,11 @@ def test_real_nhs_page_clinical_advice_change() -> None:
     assert "Hold the burn or scald under cool running water for at least 15 minutes" in change.removed[0]
     assert "Hold the burn or scald under cool running water for 15 to 30 minutes" in change.added[0]
     assert "[-at least 15 -]{+15 to 30 +}minutes" in change.to_text()
-    significant, reason = change.significance()
+    significant, reason = significance(change)
     assert significant and "30" in reason
     # the survey box added in the same capture is boilerplate: on its own it is not significant
     survey_only = diff_texts(before, before + "\n\nHelp us improve our website\n\nTake our survey")
-    assert survey_only.significance() == (False, "only boilerplate (page dates, cookie or survey text) changed")
+    assert significance(survey_only) == (False, "only boilerplate (page dates, cookie or survey text) changed")
 
 
 @pytest.mark.corpus
@@ -317,7 +318,7 @@ def test_plan_sized_revision_rewrapped_marks_only_the_real_edits_quickly() -> No
     assert not change.timed_out
     assert change.words_added + change.words_removed == pair.words_changed
     assert change.seconds < 3.0  # ~0.5 s here; generous for a busy CI machine
-    assert isinstance(change, Change) and change.significance()[0]
+    assert isinstance(change, Change) and significance(change)[0]
 
 
 def test_a_sentence_added_at_the_end_is_not_reported_with_the_unchanged_sentence_before_it():

@@ -19,8 +19,8 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.test_web import PDF_URL, PLAN_URL, Built, build_archive
 
-from tracker.export import export
-from tracker.warc import export_warc
+from tracker.research.export import export
+from tracker.research.warc import export_warc
 
 VENV_BIN = Path(sys.executable).parent
 

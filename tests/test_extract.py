@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from storage.models import Extraction
-from tracker.extract import EXTRACTORS, STATUSES, Extractor, Limits, Source, decode_text, extract, extractor_for, sniff
+from tracker.meaning.extract import EXTRACTORS, STATUSES, Extractor, Limits, Source, decode_text, extract, extractor_for, sniff
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = SHARED / "corpus"

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tracker.diff import diff_texts
-from tracker.figures import (
+from tracker.meaning.diff import diff_texts
+from tracker.meaning.figures import (
     FigureChange,
     compare_figures,
     find_figures,
     find_service_changes,
-    is_significant,
-    significance,
     summarise,
 )
+from tracker.meaning.significance import is_significant, significance
 
 
 @pytest.mark.parametrize(

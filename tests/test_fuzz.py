@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 from storage import BlobStore, Extraction
 from test_extract import CORPUS, check_recorded, needs_corpus
 from tests.faulty_tasks import faulty_task
-from tracker.analyse import ExtractionPool
-from tracker.diff import TWO_LEVEL_FROM, Change, canonical_whitespace, diff_texts
-from tracker.extract import STATUSES, Limits, extract
-from tracker.normalise import normalise_pages, normalise_text
+from tracker.workers import ExtractionPool
+from tracker.meaning.diff import TWO_LEVEL_FROM, Change, canonical_whitespace, diff_texts
+from tracker.meaning.extract import STATUSES, Limits, extract
+from tracker.meaning.normalise import normalise_pages, normalise_text
 
 ROOT = Path(__file__).resolve().parents[1]
 _RANDOM_EXAMPLES = int(os.environ.get("STP_FUZZ_EXAMPLES", "0"))
@@ -402,7 +402,7 @@ def test_a_real_document_too_big_for_the_memory_cap_is_too_large(store: BlobStor
 
 
 def test_memory_cap_comes_from_the_environment() -> None:
-    code = "from tracker.analyse import ExtractionPool as P; print(P().memory_mb, P(memory_mb=0).memory_mb)"
+    code = "from tracker.workers import ExtractionPool as P; print(P().memory_mb, P(memory_mb=0).memory_mb)"
     env = {**os.environ, "STP_TRACKER_EXTRACT_MEMORY_MB": "300"}
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["300", "0"], out.stderr

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.normalise import BULLET, normalise_pages, normalise_text
+from tracker.meaning.normalise import BULLET, normalise_pages, normalise_text
 
 # --- characters --------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from fixtureweb import FixtureWeb
 from pdfgen import make_pdf
 from storage import Archive, Event, Extraction, Fetch
 from test_crawler import write_sources
-from tracker.preserve import PreserveConfig, preserve_round
+from tracker.webarchives.preserve import PreserveConfig, preserve_round
 from tracker.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]

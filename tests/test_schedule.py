@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from crawler.sources import Source
-from tracker.schedule import (
+from tracker.daemon.schedule import (
     ScheduleError,
     SourceState,
     first_due,

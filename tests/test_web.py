@@ -22,7 +22,8 @@ pytest.importorskip("uvicorn")
 from starlette.testclient import TestClient  # noqa: E402
 
 from storage import Archive, Event, Extraction, Fetch  # noqa: E402
-from tracker.web import create_app, snippet_html  # noqa: E402
+from tracker.web import create_app
+from tracker.web.params import snippet_html  # noqa: E402
 
 HOSTILE_TITLE = "South Yorkshire STP <script>alert(1)</script>"
 HOSTILE_SUMMARY = 'Revised <img src=x onerror="alert(2)"> beds'

@@ -1,0 +1,164 @@
+"""Documents and versions: what a person would name, its distinct texts and where it was seen."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._base import ArchiveBase, _json
+
+
+class DocumentsMixin(ArchiveBase):
+    """The `Archive` methods for this table family; see `storage.archive.Archive`."""
+
+    def create_document(self, *, title: str | None, kind: str, footprint: str | None, generation: str | None,
+                        draft: bool, seen_at: str, source: str | None, meta: dict | None = None) -> int:
+        return self._insert(
+            "documents",
+            {"title": title, "kind": kind, "footprint": footprint, "generation": generation, "draft": int(draft),
+             "status": "live", "first_seen_at": seen_at, "last_seen_at": seen_at, "first_source": source,
+             "meta": _json(meta or {})},
+        )
+
+    def update_document(self, document_id: int, **fields: Any) -> None:
+        allowed = {"title", "kind", "footprint", "generation", "draft", "status", "first_seen_at", "last_seen_at",
+                   "current_version_id", "meta"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"not document fields: {sorted(unknown)}")
+        if "meta" in fields:
+            fields["meta"] = _json(fields["meta"])
+        if "draft" in fields:
+            fields["draft"] = int(fields["draft"])
+        # Column names come from the fixed `allowed` set above, never from input.
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self.db.execute(f"UPDATE documents SET {assignments} WHERE id = ?", [*fields.values(), document_id])
+
+    def document(self, document_id: int) -> dict[str, Any] | None:
+        row = self._one("SELECT * FROM documents WHERE id = ?", [document_id])
+        if row:
+            row["meta"] = json.loads(row["meta"])
+            row["draft"] = bool(row["draft"])
+        return row
+
+    def documents(self, kind: str | None = None, footprint: str | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT d.*, (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id) AS version_count, "
+            "(SELECT url FROM document_urls u WHERE u.document_id = d.id ORDER BY u.last_seen_at DESC LIMIT 1) AS url "
+            "FROM documents d"
+        )
+        clauses, params = [], []
+        if kind:
+            clauses.append("d.kind = ?")
+            params.append(kind)
+        if footprint:
+            clauses.append("d.footprint = ?")
+            params.append(footprint)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        rows = self._rows(sql + " ORDER BY d.id", params)
+        for row in rows:
+            row["meta"] = json.loads(row["meta"])
+            row["draft"] = bool(row["draft"])
+        return rows
+
+    def documents_at_url(self, url: str, source: str | None = None) -> list[int]:
+        """Documents ever seen at `url` (in `source`), most recently seen first."""
+        sql = "SELECT document_id FROM document_urls WHERE url = ?"
+        params: list[Any] = [url]
+        if source is not None:
+            sql += " AND source = ?"
+            params.append(source)
+        return [r["document_id"] for r in self._rows(sql + " ORDER BY last_seen_at DESC", params)]
+
+    def documents_with_text(self, text_sha256: str) -> list[int]:
+        return [
+            r["document_id"]
+            for r in self._rows("SELECT DISTINCT document_id FROM versions WHERE text_sha256 = ? ORDER BY document_id",
+                                [text_sha256])
+        ]
+
+    def add_document_url(self, document_id: int, source: str, url: str, seen_at: str) -> bool:
+        """Note that `url` in `source` served this document at `seen_at`; True if the URL is new for it."""
+        cursor = self.db.execute(
+            "INSERT INTO document_urls (document_id, source, url, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(document_id, source, url) DO UPDATE SET last_seen_at = MAX(last_seen_at, excluded.last_seen_at)",
+            [document_id, source, url, seen_at, seen_at],
+        )
+        return cursor.rowcount == 1 and self._one(
+            "SELECT first_seen_at FROM document_urls WHERE document_id = ? AND source = ? AND url = ?",
+            [document_id, source, url],
+        )["first_seen_at"] == seen_at
+
+    def document_urls(self, document_id: int) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT u.*, s.official FROM document_urls u LEFT JOIN sources s ON s.name = u.source "
+            "WHERE u.document_id = ? ORDER BY u.first_seen_at, u.url",
+            [document_id],
+        )
+
+    def document_urls_in_sources(self, sources: list[str]) -> list[dict[str, Any]]:
+        """Every (document, source, url) ever seen in these sources: what a withdrawal check looks at."""
+        if not sources:
+            return []
+        marks = ",".join("?" * len(sources))
+        return self._rows(
+            f"SELECT document_id, source, url, first_seen_at, last_seen_at FROM document_urls "
+            f"WHERE source IN ({marks}) ORDER BY document_id, source, url",
+            list(sources),
+        )
+
+    def add_version(self, document_id: int, *, text_sha256: str, blob_sha256: str | None, fetch_id: int | None,
+                    crawl_id: int | None, seen_at: str) -> tuple[int, bool]:
+        """The version of this document with this text, created if new; returns (version id, created)."""
+        row = self._one("SELECT id FROM versions WHERE document_id = ? AND text_sha256 = ?", [document_id, text_sha256])
+        if row:
+            # MIN too: a capture backfilled from a web archive after live crawls can be the earliest sighting.
+            self.db.execute("UPDATE versions SET last_seen_at = MAX(last_seen_at, ?), "
+                            "first_seen_at = MIN(first_seen_at, ?) WHERE id = ?", [seen_at, seen_at, row["id"]])
+            return row["id"], False
+        version_id = self._insert(
+            "versions",
+            {"document_id": document_id, "text_sha256": text_sha256, "blob_sha256": blob_sha256,
+             "first_fetch_id": fetch_id, "first_crawl_id": crawl_id, "first_seen_at": seen_at, "last_seen_at": seen_at},
+        )
+        return version_id, True
+
+    def version(self, version_id: int) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT v.*, d.title, d.kind AS document_kind, d.footprint, d.generation FROM versions v "
+            "JOIN documents d ON d.id = v.document_id WHERE v.id = ?",
+            [version_id],
+        )
+
+    def version_text(self, version_id: int) -> str | None:
+        row = self._one("SELECT t.text FROM versions v JOIN texts t ON t.sha256 = v.text_sha256 WHERE v.id = ?",
+                        [version_id])
+        return row["text"] if row else None
+
+    def versions_of(self, document_id: int) -> list[dict[str, Any]]:
+        """Every version of a document, oldest first, with the URLs that served it."""
+        rows = self._rows(
+            "SELECT v.*, (SELECT length FROM texts t WHERE t.sha256 = v.text_sha256) AS text_length "
+            "FROM versions v WHERE v.document_id = ? ORDER BY v.first_seen_at, v.id",
+            [document_id],
+        )
+        for row in rows:
+            row["urls"] = [
+                r["url"]
+                for r in self._rows(
+                    "SELECT DISTINCT f.url FROM fetches f WHERE f.version_id = ? ORDER BY f.url", [row["id"]]
+                )
+            ]
+        requests = self.preservations(version_ids=[row["id"] for row in rows]) if rows else []
+        for row in rows:
+            row["preservations"] = [p for p in reversed(requests) if p["version_id"] == row["id"]]
+        return rows
+
+    def sightings_of(self, document_id: int) -> list[dict[str, Any]]:
+        """Every fetch that saw this document, in time order: the timeline of its versions and URLs."""
+        return self._rows(
+            "SELECT f.id AS fetch_id, f.crawl_id, f.source, f.url, f.fetched_at, f.status, f.not_modified, "
+            "f.version_id FROM fetches f WHERE f.document_id = ? ORDER BY f.fetched_at, f.id",
+            [document_id],
+        )

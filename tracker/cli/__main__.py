@@ -1,0 +1,5 @@
+"""`python -m tracker.cli`: the same as the `stp-tracker` command."""
+
+from tracker.cli.app import main
+
+main()

@@ -1,0 +1,220 @@
+"""Commands that read the archive: documents, history, diff, search, events, show."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from storage import Archive
+from tracker.cli.common import err, fail, open_archive, out, print_json
+
+app = typer.Typer()
+
+
+@app.command()
+def documents(
+    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
+) -> None:
+    """List the documents in the archive.
+
+    Example: stp-tracker documents --kind plan --json
+    """
+    with open_archive(readonly=True) as archive:
+        rows = archive.documents(kind=kind, footprint=footprint)
+    if as_json:
+        print_json([
+            {"id": r["id"], "title": r["title"], "kind": r["kind"], "footprint": r["footprint"],
+             "generation": r["generation"], "draft": r["draft"], "status": r["status"], "url": r["url"],
+             "versions": r["version_count"], "first_seen": r["first_seen_at"], "last_seen": r["last_seen_at"]}
+            for r in rows
+        ])
+        return
+    table = Table("id", "kind", "footprint", "generation", "versions", "status", "title", "url")
+    for r in rows:
+        table.add_row(str(r["id"]), r["kind"], r["footprint"] or "", r["generation"] or "", str(r["version_count"]),
+                      r["status"], (r["title"] or "")[:60], r["url"] or "")
+    out.print(table)
+    err.print(f"{len(rows)} documents")
+
+
+def _resolve_document(archive: Archive, url_or_id: str) -> dict:
+    if url_or_id.isdigit():
+        doc = archive.document(int(url_or_id)) if len(url_or_id) < 19 else None  # past SQLite's integers
+    else:
+        ids = archive.documents_at_url(url_or_id)
+        doc = archive.document(ids[0]) if ids else None
+    if doc is None:
+        fail(f"no document {url_or_id!r} in the archive (see `stp-tracker documents`)")
+    return doc
+
+
+@app.command()
+def history(
+    url_or_doc_id: str = typer.Argument(..., help="A document id, or a URL the document was seen at."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON array: one object per version, oldest first."),
+) -> None:
+    """A document's versions, oldest first, with when and where each was seen, and its events.
+
+    Example: stp-tracker history 12
+    """
+    from tracker.research import version_json
+
+    with open_archive(readonly=True) as archive:
+        doc = _resolve_document(archive, url_or_doc_id)
+        versions = archive.versions_of(doc["id"])
+        urls = archive.document_urls(doc["id"])
+        events = archive.events(document_id=doc["id"], include_all=True)
+    if as_json:
+        print_json([version_json(doc["id"], v) for v in versions])
+        return
+    out.print(f"[bold]{escape(doc['title'] or '')}[/bold]  (document {doc['id']}, {doc['kind']}, "
+              f"{doc['footprint'] or 'no footprint'}, {doc['generation'] or 'generation unknown'}, {doc['status']})",
+              markup=True, highlight=False)
+    table = Table("version", "first seen", "last seen", "chars", "urls")
+    for v in versions:
+        captures = [f"independent copy: {p['capture_url']}" for p in v["preservations"] if p["capture_url"]]
+        table.add_row(str(v["id"]), v["first_seen_at"], v["last_seen_at"], str(v["text_length"]),
+                      "\n".join([*v["urls"], *captures]))
+    out.print(table)
+    if urls:
+        where = Table("source", "official", "url", "first seen", "last seen")
+        for u in urls:
+            where.add_row(u["source"], "yes" if u["official"] else "no", u["url"], u["first_seen_at"], u["last_seen_at"])
+        out.print(where)
+    for e in events:
+        out.print(f"{e.detected_at}  {e.kind:<10} {e.summary}", markup=False, highlight=False)
+
+
+@app.command()
+def diff(
+    a: int = typer.Argument(..., help="A version id (or, alone, a document id: its last two versions)."),
+    b: Optional[int] = typer.Argument(None, help="A second version id."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, html or json."),
+    side_by_side: bool = typer.Option(False, "--side-by-side", help="With --format html: two columns."),
+) -> None:
+    """Compare two versions (or a document's last two versions).
+
+    Example: stp-tracker diff 41 57 --format html > diff.html
+    """
+    from tracker.meaning import DIFF_CSS, diff_texts
+
+    with open_archive(readonly=True) as archive:
+        if b is None:
+            doc = archive.document(a)
+            if doc is None:
+                fail(f"no document {a} in the archive")
+            versions = archive.versions_of(a)
+            if len(versions) < 2:
+                fail(f"document {a} has {len(versions)} version(s): nothing to compare")
+            before, after = versions[-2]["id"], versions[-1]["id"]
+        else:
+            before, after = a, b
+        texts = []
+        for vid in (before, after):
+            text = archive.version_text(vid)
+            if text is None:
+                fail(f"no version {vid} in the archive (see `stp-tracker history DOCUMENT`)")
+            texts.append(text)
+    change = diff_texts(texts[0], texts[1])
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"before": before, "after": after, **change.to_json()}, ensure_ascii=False) + "\n")
+    elif fmt == "html":
+        sys.stdout.write(
+            "<!doctype html><meta charset=utf-8><title>stp-tracker diff</title>"
+            f"<style>{DIFF_CSS}</style><p>Version {before} → {after}</p>"
+            + change.to_html(side_by_side=side_by_side, css=False)
+        )
+    elif fmt == "text":
+        out.print(f"version {before} -> {after}: {change.summary}", markup=False, highlight=False)
+        if change.timed_out:
+            err.print("[yellow]warning:[/yellow] the diff hit its time limit: it may mark more than really changed")
+        out.print(change.to_text(), markup=False, highlight=False)
+    else:
+        fail(f"unknown format {fmt!r}: use text, html or json")
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help='FTS5 query: words, "a phrase", AND/OR/NOT, prefix*.'),
+    limit: int = typer.Option(20, "--limit", "-n"),
+    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    generation: Optional[str] = typer.Option(None, "--generation", help="2016-stp, 2017-partnership, 2019-five-year, 2022-joint-forward-plan, 2025-strategic-commissioning."),
+    seen_from: Optional[str] = typer.Option(None, "--from", help="Versions first seen on or after this date (YYYY-MM-DD)."),
+    seen_to: Optional[str] = typer.Option(None, "--to", help="Versions first seen on or before this date (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
+) -> None:
+    """Full-text search over every archived version, ranked, with snippets.
+
+    Example: stp-tracker search '"maternity unit" AND close*' --footprint QF7 --from 2016-01-01
+    """
+    with open_archive(readonly=True) as archive:
+        rows = archive.search_filtered(query, limit=limit, document_kind=kind, footprint=footprint,
+                                       generation=generation, seen_from=seen_from, seen_to=seen_to)
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        out.print(f"[bold]{escape(r['title'] or '')}[/bold] (document {r['document_id']}, version {r['version_id']}, "
+                  f"{r['first_seen_at'][:10]})", markup=True, highlight=False)
+        out.print("   " + r["snippet"].replace("\n", " "), markup=False, highlight=False)
+    err.print(f"{len(rows)} results")
+
+
+@app.command()
+def events(
+    since: Optional[str] = typer.Option(None, "--since", help="ISO date or time, e.g. 2026-11-01."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="leaked, published, revised, replaced, withdrawn, reinstated (moved, baseline with --all)."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    include_all: bool = typer.Option(False, "--all", help="Also events that raise no alert (baseline, moved)."),
+    historical: bool = typer.Option(False, "--historical", help="Events computed from backfilled web-archive captures instead of live crawls."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
+) -> None:
+    """What changed: events decided from the archive, oldest first (live crawls; --historical for backfilled).
+
+    Example: stp-tracker events --footprint QF7 --since 2026-01-01 --json
+    """
+    from storage import event_json
+
+    with open_archive(readonly=True) as archive:
+        rows = archive.events(since=since, kind=kind, footprint=footprint, historical=historical,
+                              include_all=include_all or kind in ("moved", "baseline"))
+        data = [event_json(archive, e) for e in rows]
+    if as_json:
+        print_json(data)
+        return
+    table = Table("id", "when", "kind", "footprint", "document", "summary")
+    for e in data:
+        table.add_row(str(e["id"]), e["detected_at"], e["kind"], (e["footprint"] or {}).get("code") or "",
+                      str(e["document"]["id"]), e["summary"])
+    out.print(table)
+    err.print(f"{len(data)} events")
+
+
+@app.command()
+def show(
+    version_id: int = typer.Argument(..., help="A version id."),
+    text: bool = typer.Option(False, "--text", help="The extracted, normalised text (the default)."),
+    raw: bool = typer.Option(False, "--raw", help="The original bytes exactly as fetched (checked against their hash)."),
+) -> None:
+    """Print a version's extracted text, or with --raw its original bytes.
+
+    Example: stp-tracker show 57 --raw > plan.pdf
+    """
+    if text and raw:
+        fail("choose --text or --raw, not both", 2)
+    with open_archive(readonly=True) as archive:
+        version = archive.version(version_id)
+        if version is None:
+            fail(f"no version {version_id} in the archive")
+        if raw:
+            sys.stdout.buffer.write(archive.blob(version["blob_sha256"]))
+            return
+        sys.stdout.write((archive.version_text(version_id) or "") + "\n")

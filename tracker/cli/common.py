@@ -1,0 +1,55 @@
+"""What every command shares: the data home, the two consoles, JSON output and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from storage import Archive, ArchiveError
+
+# Markup off for data: titles, URLs and summaries come from fetched pages, and "[/]" or "[link=...]" in one
+# must print as written, never crash the command or become a terminal link.
+out = Console(soft_wrap=True, markup=False)  # data: stdout
+err = Console(stderr=True)  # progress, summaries and errors: stderr, so `--json` output stays clean
+
+_state: dict[str, Any] = {"home": None}
+
+
+def get_home() -> Path:
+    """The data home: --home, else STP_TRACKER_HOME, else ./stp-data."""
+    return Path(_state["home"] or os.environ.get("STP_TRACKER_HOME") or "stp-data")
+
+
+def open_archive(readonly: bool = False) -> Archive:
+    try:
+        return Archive(get_home(), readonly=readonly)
+    except ArchiveError as exc:
+        fail(str(exc), 2)
+
+
+def print_json(rows: list[Any]) -> None:
+    """`--json` prints one JSON array and nothing else on stdout."""
+    sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def error_line(message: str) -> None:
+    """An error as one line on stderr (a log or a script greps it); fetched text in it prints as written."""
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False)
+
+
+def fail(message: str, code: int = 1) -> None:
+    error_line(message)
+    raise typer.Exit(code)
+
+
+def fail_plainly(message: str) -> None:
+    """An error outside any command's own handling: one line on stderr, exit 2."""
+    error_line(message)
+    sys.exit(2)

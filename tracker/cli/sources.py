@@ -1,0 +1,460 @@
+"""The `sources` commands (list, show, check: the registry with each source's health) and `footprints`."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import difflib
+import json
+import socket
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, Optional
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+# Importing the committee spiders registers them (crawler/spiders/__init__.py imports only site and page).
+import crawler.spiders.cmis  # noqa: F401
+import crawler.spiders.moderngov  # noqa: F401
+from crawler import KINDS, Source, SourceError, load_sources, sources_from_dicts
+from storage import Archive, ArchiveError
+from tracker.cli.common import get_home
+
+# Markup off: URLs, errors and titles contain square brackets that are not rich markup.
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+STALE_AFTER = dt.timedelta(days=7)  # a source failing this long is flagged
+CHECK_TIMEOUT = 5.0
+MAX_ROBOTS = 500_000  # bytes of robots.txt read
+FOOTPRINT_TYPES = ("stp-2016", "icb-2022")
+HEALTH_WORDS = {
+    "ok": "ok",
+    "no-documents": "reachable, publishes nothing",
+    "failing": "failing",
+    "failing-7d": "FAILING FOR A WEEK",
+    "never-crawled": "never crawled",
+}
+
+
+def _print_table(table: Table) -> None:
+    """A table on stdout; piped (not a terminal), it is laid out wide so that each row stays on one line."""
+    import sys
+
+    console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 240)
+    console.print(table)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"error: {message}")
+    return typer.Exit(code)
+
+
+def _print_json(rows: list[Any]) -> None:
+    """`--json`: one JSON array and nothing else on stdout."""
+    typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+
+
+# -- the sources: built-in registry plus <home>/sources.toml ------------------------------------------------
+
+
+def all_sources(home: Path) -> tuple[list[Source], dict[str, str]]:
+    """The built-in registry's sources with `<home>/sources.toml` added (same name: the file's wins); and origins."""
+    from crawler.registry import default_sources
+
+    merged = {s.name: s for s in sources_from_dicts(default_sources(), origin="<built-in registry>")}
+    origin = {name: "built-in" for name in merged}
+    own = Path(home) / "sources.toml"
+    if own.exists():
+        for source in load_sources(own):
+            origin[source.name] = f"{own} (overrides built-in)" if source.name in merged else str(own)
+            merged[source.name] = source
+    return list(merged.values()), origin
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def source_health(row: dict[str, Any] | None, counts: dict[str, Any] | None,
+                  now: dt.datetime | None = None) -> dict[str, Any]:
+    """A source's health from its archive row and URL counts.
+
+    "failing" (its last crawl got no answer) is kept apart from "no-documents" (it answers, but no document was ever
+    found there); "failing-7d" flags a source crawled without a success for a week or more.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    counts = counts or {}
+    health: dict[str, Any] = {
+        "health": "never-crawled", "last_crawl_at": None, "last_success_at": None, "consecutive_failures": 0,
+        "last_error": None, "documents": int(counts.get("documents") or 0), "pages": int(counts.get("pages") or 0),
+        "failing_since": None, "failing_for_a_week": False,
+    }
+    if not row or not row.get("last_crawl_at"):
+        return health
+    health.update(last_crawl_at=row["last_crawl_at"], last_success_at=row.get("last_success_at"),
+                  consecutive_failures=int(row.get("consecutive_failures") or 0), last_error=row.get("last_error"))
+    if health["consecutive_failures"]:
+        since = _parse_time(row.get("last_success_at")) or _parse_time(counts.get("first_seen_at"))
+        health["failing_since"] = since.isoformat() if since else None
+        week = since is not None and now - since >= STALE_AFTER
+        health["failing_for_a_week"] = week
+        health["health"] = "failing-7d" if week else "failing"
+    else:
+        health["health"] = "ok" if health["documents"] else "no-documents"
+    return health
+
+
+def _archive_health(home: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Source rows and URL counts from the archive ({} and {} when there is no archive yet)."""
+    if not (Path(home) / "archive.db").exists():
+        return {}, {}
+    try:
+        with Archive(home, readonly=True) as archive:
+            return {row["name"]: row for row in archive.sources()}, archive.source_url_counts()
+    except ArchiveError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _summary(source: Source, origin: str, health: dict[str, Any]) -> dict[str, Any]:
+    options = source.options or {}
+    return {
+        "name": source.name, "kind": source.kind, "footprint": source.footprint,
+        "footprints": list(options.get("footprints") or ([source.footprint] if source.footprint else [])),
+        "official": source.official, "start_urls": list(source.start_urls), "schedule": source.schedule,
+        "origin": origin, **health,
+    }
+
+
+def _resolve_footprint(code: str) -> str:
+    from crawler.registry import find_footprint, footprints
+
+    if code.upper() in footprints():
+        return code.upper()
+    found = find_footprint(code)
+    if found is None:
+        raise _fail(f"unknown footprint {code!r}: give an ODS code such as QF7 or a name "
+                    "(`stp-tracker footprints` lists them)")
+    return found.code
+
+
+def _short(text: str | None, width: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _day(value: str | None) -> str:
+    return (value or "")[:16].replace("T", " ") or "-"
+
+
+# -- checking reachability ------------------------------------------------------------------------------------
+
+
+def _http_get(url: str, timeout: float, agent: str, limit: int) -> tuple[int | None, bytes, str | None]:
+    """(status, first `limit` bytes, error) for a GET of `url` (redirects followed)."""
+    request = urllib.request.Request(url, headers={"User-Agent": agent, "Accept": "*/*"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked
+            return response.status, response.read(limit), None
+    except urllib.error.HTTPError as exc:
+        return exc.code, b"", None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, ssl.SSLError):
+            return None, b"", f"TLS error: {reason}"
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            return None, b"", f"timeout after {timeout:g} s"
+        return None, b"", str(reason)
+    except (TimeoutError, socket.timeout):
+        return None, b"", f"timeout after {timeout:g} s"
+    except (OSError, ValueError) as exc:
+        return None, b"", f"{type(exc).__name__}: {exc}"
+
+
+def check_url(url: str, *, timeout: float = CHECK_TIMEOUT, agent: str | None = None) -> dict[str, Any]:
+    """DNS, TCP, robots.txt and HTTP for one start URL; `verdict` is "ok" or what stops a crawl."""
+    from protego import Protego
+
+    from crawler import ROBOTS_AGENT, user_agent
+
+    agent = agent or user_agent()
+    result: dict[str, Any] = {"url": url, "addresses": [], "tcp": False, "robots": None, "status": None,
+                              "verdict": "ok"}
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        result["verdict"] = f"bad URL: {url}"
+        return result
+    # DNS, with a deadline (getaddrinfo has none of its own).
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        infos = pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM).result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        result["verdict"] = f"unreachable: DNS lookup for {host} timed out after {timeout:g} s"
+        return result
+    except (socket.gaierror, UnicodeError, OSError) as exc:
+        result["verdict"] = f"unreachable: DNS lookup failed for {host} ({getattr(exc, 'strerror', None) or exc})"
+        return result
+    finally:
+        pool.shutdown(wait=False)
+    result["addresses"] = sorted({info[4][0] for info in infos})
+    # TCP.
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            result["tcp"] = True
+    except ConnectionRefusedError:
+        result["verdict"] = f"unreachable: connection refused by {host}:{port}"
+        return result
+    except (TimeoutError, socket.timeout):
+        result["verdict"] = f"unreachable: no answer from {host}:{port} within {timeout:g} s"
+        return result
+    except OSError as exc:
+        result["verdict"] = f"unreachable: cannot connect to {host}:{port} ({exc.strerror or exc})"
+        return result
+    # robots.txt, read as Scrapy's RobotsTxtMiddleware reads it (Protego, our robots agent name).
+    robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+    status, body, error = _http_get(robots_url, timeout, agent, MAX_ROBOTS)
+    if status == 200:
+        try:
+            allowed = Protego.parse(body.decode("utf-8", errors="replace")).can_fetch(url, ROBOTS_AGENT)
+        except Exception as exc:  # a robots.txt protego cannot read: Scrapy would log it and crawl
+            allowed, result["robots"] = True, f"unreadable ({type(exc).__name__}): treated as allowing"
+        else:
+            result["robots"] = "allows" if allowed else "disallows"
+        if not allowed:
+            result["verdict"] = f"blocked by robots.txt ({robots_url} disallows {parts.path or '/'} for {ROBOTS_AGENT})"
+            return result
+    else:
+        result["robots"] = f"none (HTTP {status})" if status else f"unavailable ({error})"
+    # HTTP.
+    status, _, error = _http_get(url, timeout, agent, 65_536)
+    result["status"] = status
+    if status is None:
+        result["verdict"] = f"unreachable: {error}"
+    elif status == 403:
+        result["verdict"] = "HTTP 403 forbidden: the site refuses our requests (a firewall or bot block)"
+    elif status == 404:
+        result["verdict"] = "HTTP 404 not found: fix the start URL"
+    elif status >= 400:
+        result["verdict"] = f"HTTP {status}"
+    return result
+
+
+def check_source(source: Source, timeout: float = CHECK_TIMEOUT) -> dict[str, Any]:
+    """Every start URL of a source checked; the source's verdict is its first problem, or "ok"."""
+    urls = [check_url(url, timeout=timeout) for url in source.start_urls]
+    problems = [u["verdict"] for u in urls if u["verdict"] != "ok"]
+    return {"name": source.name, "kind": source.kind, "ok": not problems,
+            "verdict": problems[0] if problems else "ok", "urls": urls}
+
+
+# -- footprints ----------------------------------------------------------------------------------------------
+
+
+def footprint_rows(kind: str | None = None) -> list[dict[str, Any]]:
+    """The registry's footprints: code, name, types, successors, and how many publishers and councils each has."""
+    from crawler.registry import footprints
+
+    rows = []
+    for code, fp in footprints().items():
+        if kind and kind not in fp.types:
+            continue
+        successors = [s["to"] for s in fp.successors]
+        if fp.is_stp_2016 and fp.is_icb_2022:
+            successors = [code, *successors]  # the code carried over to the ICB
+        rows.append({
+            "code": code, "name": fp.name, "short_name": fp.short_name, "types": list(fp.types),
+            "successors": list(dict.fromkeys(successors)), "predecessors": [p["from"] for p in fp.predecessors],
+            "publishers": len(fp.official_publishers), "councils": len(fp.councils), "region": fp.region,
+            "site_gap": fp.site_gap,
+        })
+    return rows
+
+
+# -- the commands ---------------------------------------------------------------------------------------------
+
+
+app = typer.Typer()
+sources_app = typer.Typer(help="The sources crawled (built-in registry plus <home>/sources.toml) and their "
+                               "health.\n\nExample: stp-tracker sources list --footprint QF7",
+                          no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+
+def loaded() -> tuple[list[Source], dict[str, str]]:
+    try:
+        return all_sources(get_home())
+    except SourceError as exc:
+        raise _fail(str(exc)) from None
+
+
+def by_name(sources: list[Source], names: list[str]) -> list[Source]:
+    index = {s.name: s for s in sources}
+    chosen = []
+    for name in names:
+        if name not in index:
+            close = difflib.get_close_matches(name, list(index), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise _fail(f"no source named {name!r}{hint}; `stp-tracker sources list` shows them", 1)
+        chosen.append(index[name])
+    return chosen
+
+@sources_app.command("list")
+def list_command(
+    footprint: Annotated[Optional[str], typer.Option("--footprint", help="Only sources for this footprint (ODS code such as QF7, or a name).")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="Only sources of this kind: site, page, moderngov, cmis.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+) -> None:
+    """List the sources with their health: last success, consecutive failures, last error, documents found.
+
+    "reachable, publishes nothing" (answers, but no document ever found) is kept apart from "failing"; a
+    source crawled without a success for a week is flagged FAILING FOR A WEEK.
+
+    Example: stp-tracker sources list --footprint QF7 --kind moderngov
+    """
+    sources, origin = loaded()
+    if kind is not None and kind not in KINDS:
+        raise _fail(f"unknown kind {kind!r}; known kinds are {', '.join(sorted(KINDS))}")
+    code = _resolve_footprint(footprint) if footprint else None
+    rows, counts = _archive_health(get_home())
+    now = dt.datetime.now(dt.timezone.utc)
+    result = []
+    for source in sorted(sources, key=lambda s: s.name):
+        summary = _summary(source, origin[source.name], source_health(rows.get(source.name),
+                                                                      counts.get(source.name), now))
+        if kind and source.kind != kind or code and code not in summary["footprints"]:
+            continue
+        result.append(summary)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("name", "kind", "footprint", "health", "last success", "fails", "docs", "last error"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("name", "kind", "footprint"))
+    for r in result:
+        table.add_row(r["name"], r["kind"], r["footprint"] or ",".join(r["footprints"][:3]) or "-",
+                      HEALTH_WORDS[r["health"]], _day(r["last_success_at"]), str(r["consecutive_failures"]),
+                      str(r["documents"]), _short(r["last_error"], 50) or "-")
+    _print_table(table)
+    flagged = sum(r["failing_for_a_week"] for r in result)
+    err.print(f"{len(result)} sources" + (f", {flagged} failing for a week or more" if flagged else ""))
+
+@sources_app.command("show")
+def show_command(
+    name: Annotated[str, typer.Argument(help="The source's name (see `sources list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array (of one object).")] = False,
+) -> None:
+    """Everything about one source: its definition, where it comes from, its health and its latest fetches.
+
+    Example: stp-tracker sources show council-ken-kent
+    """
+    from crawler.registry import footprints
+
+    sources, origin = loaded()
+    (source,) = by_name(sources, [name])
+    rows, counts = _archive_health(get_home())
+    info = _summary(source, origin[name], source_health(rows.get(name), counts.get(name)))
+    info["config"] = source.config()
+    fps = footprints()
+    info["footprint_names"] = {c: fps[c].name for c in info["footprints"] if c in fps}
+    info["config_error"] = None
+    if source.kind in ("moderngov", "cmis"):
+        from crawler import committee_options
+
+        try:
+            info["committee_options"] = asdict(committee_options(source))
+        except SourceError as exc:
+            info["config_error"] = str(exc)
+    info["latest_fetches"] = []
+    if rows:
+        with Archive(get_home(), readonly=True) as archive:
+            info["latest_fetches"] = archive.latest_fetches(name, 10)
+    if as_json:
+        _print_json([info])
+        return
+    for key in ("name", "kind", "origin", "official", "footprint", "schedule"):
+        out.print(f"{key}: {info[key]}")
+    for code in info["footprints"]:
+        out.print(f"footprint {code}: {info['footprint_names'].get(code, '(not in the registry)')}")
+    for url in source.start_urls:
+        out.print(f"start url: {url}")
+    out.print(f"allowed domains: {', '.join(source.allowed_domains)}; max depth: {source.max_depth}")
+    for key, value in sorted((source.options or {}).items()):
+        if key != "footprints":
+            out.print(f"option {key}: {value}")
+    if info["config_error"]:
+        out.print(f"CONFIG ERROR: {info['config_error']}")
+    out.print(f"health: {HEALTH_WORDS[info['health']]}")
+    out.print(f"last crawl: {_day(info['last_crawl_at'])}; last success: {_day(info['last_success_at'])}; "
+              f"consecutive failures: {info['consecutive_failures']}")
+    if info["last_error"]:
+        out.print(f"last error: {info['last_error']}")
+    out.print(f"documents served: {info['documents']}; pages: {info['pages']}")
+    for fetch in info["latest_fetches"]:
+        outcome = fetch["error"] or ("304 not modified" if fetch["not_modified"] else f"HTTP {fetch['status']}")
+        out.print(f"  {_day(fetch['fetched_at'])}  {fetch['kind']:<8} {outcome:<20} {fetch['url']}")
+
+@sources_app.command("check")
+def check_command(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Source names (default: every source).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=120, help="Seconds to wait for each step.")] = CHECK_TIMEOUT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+) -> None:
+    """Check that sources can be crawled: DNS, TCP, HTTP status and robots.txt (for our User-Agent) per start URL.
+
+    One verdict line per source: ok, unreachable: ..., blocked by robots.txt, HTTP 403 ... Exits 1 if any
+    source is not ok.
+
+    Example: stp-tracker sources check council-ken-kent nhse-integrated-care
+    """
+    sources, _ = loaded()
+    chosen = by_name(sources, names) if names else sorted(sources, key=lambda s: s.name)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda s: check_source(s, timeout), chosen))
+    if as_json:
+        _print_json(results)
+    else:
+        width = max((len(r["name"]) for r in results), default=0)
+        for r in results:
+            out.print(f"{r['name']:<{width}}  {r['verdict']}")
+    if not all(r["ok"] for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("footprints")
+def footprints_command(
+    kind: Annotated[Optional[str], typer.Option("--type", help="Only footprints of this type: stp-2016 or icb-2022.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+) -> None:
+    """List the registry's footprints: 2016 STPs and 2022 ICBs, their successors, publishers and councils.
+
+    Example: stp-tracker footprints --type stp-2016
+    """
+    if kind is not None and kind not in FOOTPRINT_TYPES:
+        raise _fail(f"unknown footprint type {kind!r}; use {' or '.join(FOOTPRINT_TYPES)}")
+    rows = footprint_rows(kind)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("code", "name", "type", "successor", "publishers", "councils"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["code"], r["name"], ", ".join(r["types"]), ", ".join(r["successors"]) or "-",
+                      str(r["publishers"]), str(r["councils"]))
+    _print_table(table)
+    err.print(f"{len(rows)} footprints")

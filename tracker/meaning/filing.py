@@ -1,0 +1,164 @@
+"""Filing: which document and version a fetch belongs to (same text, same URL, or a resembling plan text)."""
+
+from __future__ import annotations
+
+import logging
+
+from typing import Any, Callable
+
+from storage import Archive
+from tracker.meaning import identity
+
+TEXT_STATUSES = ("ok", "truncated")  # extractions whose text can make a version
+log = logging.getLogger("stp_tracker.analyse")
+RESEMBLES = 0.2  # containment above which a non-plan text at a plan's URL is still taken as that plan
+
+
+class Fingerprints:
+    """Fingerprints of known plan texts, computed once per analysis."""
+
+    def __init__(self, archive: Archive):
+        self.archive = archive
+        self.cache: dict[str, frozenset[int]] = {}
+
+    def of(self, text_sha: str, text: str | None = None) -> frozenset[int]:
+        if text_sha not in self.cache:
+            self.cache[text_sha] = identity.fingerprint(text if text is not None else self.archive.text(text_sha) or "")
+        return self.cache[text_sha]
+
+
+def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict], prints: Fingerprints,
+                classify: Callable[..., Any]) -> tuple[bool, bool]:
+    """Attach one fetch to its document and version; returns (document created, version created)."""
+    sha = fetch["blob_sha256"]
+    status = fetch["status"]
+    served = sha is not None and status is not None and (200 <= status < 300 or fetch["not_modified"])
+    if not served:
+        archive.mark_fetch_analysed(fetch["id"])
+        return False, False
+    blob = archive.blob_info(sha) or {}
+    source = sources.get(fetch["source"]) or {}
+    url = fetch["url"]
+    seen_at = fetch["fetched_at"]
+    text_sha = blob.get("text_sha256")
+    if blob.get("extraction_status") not in TEXT_STATUSES or not text_sha:
+        # Unreadable (encrypted, scanned, broken): known by its URL, with no version until text can be had.
+        documents = archive.documents_at_url(url, fetch["source"])
+        if documents:
+            archive.add_document_url(documents[0], fetch["source"], url, seen_at)
+            archive.mark_fetch_analysed(fetch["id"], documents[0])
+        else:
+            archive.mark_fetch_analysed(fetch["id"])
+        return False, False
+
+    text = archive.text(text_sha) or ""
+    verdict = _Verdict(classify, text, blob, fetch, source)
+    document_id = _find_document(archive, fetch, text_sha, text, source, prints, verdict)
+    created_doc = document_id is None
+    if created_doc:
+        verdict = verdict.get()
+        kind = "page" if source.get("kind") == "page" else ("plan" if verdict.is_plan else "other")
+        document_id = archive.create_document(
+            title=_title(blob, fetch, url), kind=kind, footprint=verdict.footprint or source.get("footprint"),
+            generation=verdict.generation if verdict.is_plan else None, draft=verdict.draft, seen_at=seen_at,
+            source=fetch["source"], meta={"classification": verdict.to_json()},
+        )
+    if "truncated" in (blob.get("flags") or []) or blob.get("extraction_status") == "truncated":
+        # A truncated file is evidence the document is still there, not that its text shrank.
+        current = (archive.document(document_id) or {}).get("current_version_id")
+        if current and not created_doc:
+            archive.add_document_url(document_id, fetch["source"], url, seen_at)
+            archive.mark_fetch_analysed(fetch["id"], document_id, current)
+            return False, False
+    version_id, created_version = archive.add_version(
+        document_id, text_sha256=text_sha, blob_sha256=sha, fetch_id=fetch["id"], crawl_id=fetch["crawl_id"],
+        seen_at=seen_at,
+    )
+    archive.add_document_url(document_id, fetch["source"], url, seen_at)
+    document = archive.document(document_id) or {}
+    if created_doc or seen_at >= (document.get("last_seen_at") or ""):
+        archive.update_document(document_id, last_seen_at=seen_at, current_version_id=version_id)
+    elif seen_at < (document.get("first_seen_at") or seen_at):
+        # History backfilled after live crawls: an older capture dates the document earlier, and never becomes
+        # its current text.
+        archive.update_document(document_id, first_seen_at=seen_at)
+    archive.mark_fetch_analysed(fetch["id"], document_id, version_id)
+    return created_doc, created_version
+
+
+def _resembles(archive: Archive, prints: Fingerprints, mine: frozenset[int], document: dict) -> bool:
+    """Whether a text shares enough of a document's current text to be a version of it (a heavy revision passes;
+    an error page does not)."""
+    current = document.get("current_version_id")
+    version = archive.version(current) if current else None
+    if not version:
+        return False
+    return identity.containment(mine, prints.of(version["text_sha256"])) >= RESEMBLES
+
+
+def _title(blob: dict, fetch: dict, url: str) -> str:
+    for candidate in (blob.get("title"), fetch.get("link_text")):
+        if candidate and candidate.strip():
+            return candidate.strip()[:300]
+    return url.rstrip("/").rsplit("/", 1)[-1] or url
+
+
+class _Verdict:
+    """The classification of one fetched text, made at most once and only when a decision needs it."""
+
+    def __init__(self, classify: Callable[..., Any], text: str, blob: dict, fetch: dict, source: dict):
+        self._args = (classify, text, blob, fetch, source)
+        self._value: Any = None
+
+    def get(self) -> Any:
+        if self._value is None:
+            classify, text, blob, fetch, source = self._args
+            self._value = classify(text, title=blob.get("title") or fetch.get("link_text"), url=fetch["url"],
+                                   link_text=fetch.get("link_text"), source_footprint=source.get("footprint"))
+        return self._value
+
+
+def _find_document(archive: Archive, fetch: dict, text_sha: str, text: str, source: dict,
+                   prints: Fingerprints, lazy_verdict: _Verdict) -> int | None:
+    """The document this text belongs to: same text anywhere, else same URL in this source, else a known plan
+    it closely resembles (a leaked draft and its published version, a revision posted at a new URL)."""
+    same_text = archive.documents_with_text(text_sha)
+    if same_text:
+        return same_text[0]
+    at_url = archive.documents_at_url(fetch["url"], fetch["source"])
+    if at_url:
+        known = archive.document(at_url[0]) or {}
+        # A watched page is whatever its URL serves, and so is any document that is not a plan.
+        if source.get("kind") == "page" or known.get("kind") != "plan":
+            return at_url[0]
+        if lazy_verdict.get().is_plan or _resembles(archive, prints, prints.of(text_sha, text), known):
+            return at_url[0]
+        # A plan's URL now serves something that is neither a plan nor like it (a 200 "Page not found", a
+        # holding page): other content, which counts towards the plan's withdrawal, never a revision of it.
+        log.info("%s no longer serves document %s: new content is not that plan", fetch["url"], at_url[0])
+        return None
+    if source.get("kind") == "page":
+        return None
+    verdict = lazy_verdict.get()
+    if not verdict.is_plan:
+        return None
+    mine = prints.of(text_sha, text)
+    footprint = verdict.footprint or source.get("footprint")
+    best, best_score = None, 0.0
+    for candidate in archive.documents(kind="plan", footprint=footprint):
+        if verdict.generation not in (None, "unknown") and candidate["generation"] not in (None, "unknown", verdict.generation):
+            continue  # a successor plan is a new document, never a revision of its predecessor
+        if any(s["crawl_id"] == fetch["crawl_id"] and s["source"] == fetch["source"] and s["url"] != fetch["url"]
+               for s in archive.sightings_of(candidate["id"])):
+            continue  # served at another URL of this source in this very crawl: two documents, however alike
+        current = candidate["current_version_id"]
+        version = archive.version(current) if current else None
+        if not version:
+            continue
+        score = identity.containment(mine, prints.of(version["text_sha256"]))
+        if score > best_score:
+            best, best_score = candidate["id"], score
+    if best is not None and best_score >= identity.SAME_PLAN:
+        log.info("matched %s to document %s (containment %.2f)", fetch["url"], best, best_score)
+        return best
+    return None

@@ -1,0 +1,128 @@
+"""The researchers' web app (`stp-tracker serve`): the archive as server-rendered pages and a JSON API, read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.convertors import register_url_convertor
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from storage import Archive, ArchiveError
+from tracker.meaning import footprint_name
+from tracker.web.api import ApiMixin
+from tracker.web.pages import PagesMixin
+from tracker.web.params import TEMPLATES, _IdConvertor, snippet_html
+from tracker.web.security import (
+    Csrf,
+    RateLimiter,
+    SecurityHeaders,
+    _DiffCache,
+    safe_href,
+)
+from tracker.web.subscribe import SubscribeMixin
+
+register_url_convertor("id", _IdConvertor())
+
+
+# -- the app ------------------------------------------------------------------------------------------------
+
+
+class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
+    """Routes over one data home. Each request opens the archive read-only in its own thread."""
+
+    def __init__(self, home: str | Path, *, subscriptions: bool = False, rate_limit: int = 5,
+                 csrf_secret: bytes | None = None):
+        self.home = Path(home)
+        self.subscriptions = subscriptions
+        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
+                               trim_blocks=True, lstrip_blocks=True)
+        self.env.filters.update(safe_href=safe_href, snippet=snippet_html, day=lambda v: (v or "")[:10],
+                                footprint_name=footprint_name)
+        self.env.globals.update(subscriptions=subscriptions, feed=True)
+        self.diffs = _DiffCache()
+        self.csrf = Csrf(csrf_secret)
+        self.limiter = RateLimiter(limit=rate_limit)
+
+    @contextmanager
+    def archive(self, readonly: bool = True) -> Iterator[Archive]:
+        try:
+            archive = Archive(self.home, readonly=readonly)
+        except ArchiveError as exc:
+            raise HTTPException(503, str(exc)) from None
+        try:
+            yield archive
+        finally:
+            archive.close()
+
+    def render(self, name: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.env.get_template(name).render(**context), status_code=status, headers=headers)
+
+
+    # -- JSON API: the same shapes as the command line's --json -------------------------------------------------
+
+
+    # -- static and errors ----------------------------------------------------------------------------------
+
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "internal error: see the server's log"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": detail, "status": status}, status_code=status)
+        return self.render("message.html", status=status, title=f"Error {status}", message=detail)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.home_page),
+            Route("/footprints/{code}", self.footprint_page),
+            Route("/documents/{doc_id:id}", self.document_page),
+            Route("/versions/{version_id:id}", self.version_page),
+            Route("/versions/{version_id:id}/raw", self.version_raw),
+            Route("/diff/{a:id}/{b:id}", self.diff_page),
+            Route("/search", self.search_page),
+            Route("/events", self.events_page),
+            Route("/feed.atom", self.feed),
+            Route("/subscribe", self.subscribe, methods=["GET", "POST"]),
+            Route("/alerts/{action:str}/{token:str}", self.token_action, methods=["GET", "POST"]),
+            Route("/api/documents", self.api_documents),
+            Route("/api/documents/{doc_id:id}", self.api_document),
+            Route("/api/documents/{doc_id:id}/history", self.api_history),
+            Route("/api/versions/{version_id:id}", self.api_version),
+            Route("/api/events", self.api_events),
+            Route("/api/search", self.api_search),
+            Route("/api/diff/{a:id}/{b:id}", self.api_diff),
+            Route("/static/{name:str}", self.stylesheet),
+            Route("/favicon.ico", lambda request: Response(status_code=204)),
+        ]
+
+
+def create_app(home: str | Path, *, subscriptions: bool = False, rate_limit: int = 5,
+               csrf_secret: bytes | None = None) -> Any:
+    """The ASGI app over the archive in `home` (read-only; with `subscriptions`, the email subscribe form)."""
+    web = WebApp(home, subscriptions=subscriptions, rate_limit=rate_limit, csrf_secret=csrf_secret)
+    app = Starlette(routes=web.routes(), exception_handlers={HTTPException: web.error, Exception: web.error})
+    app.state.web = web
+    return SecurityHeaders(app)
+
+
+def serve(home: str | Path, host: str = "127.0.0.1", port: int = 8000, *, subscriptions: bool = False) -> None:
+    """Run the web app with uvicorn until interrupted."""
+    import uvicorn
+
+    if not (Path(home) / "archive.db").exists():
+        raise ArchiveError(f"no archive at {Path(home) / 'archive.db'}: run `stp-tracker crawl` first")
+    uvicorn.run(create_app(home, subscriptions=subscriptions), host=host, port=port, log_level="info",
+                proxy_headers=False, server_header=False)
+
+
+# -- page data ---------------------------------------------------------------------------------------------
+
+

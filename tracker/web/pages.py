@@ -1,0 +1,199 @@
+"""The HTML pages: home, footprint, document, version, diff, search, events, feed."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import urlencode
+
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from storage import Archive, BlobError, sha256_of
+from storage import event_json
+from tracker.web.params import (
+    PAGE_SIZE,
+    SNIPPET_CLOSE,
+    SNIPPET_OPEN,
+    TEMPLATES,
+    _event_filters,
+    _event_kinds,
+    _footprint_table,
+    _generations,
+    _registry_footprint,
+    _search_params,
+)
+from tracker.web.security import RAW_CSP, _content_type, _download_name
+
+
+class PagesMixin:
+    """The WebApp's pages handlers (see `tracker.web.app.WebApp`)."""
+
+    def home_page(self, request: Request) -> Response:
+        with self.archive() as archive:
+            plans = archive.documents(kind="plan")
+            counts = archive.counts()
+            events = [event_json(archive, e) for e in archive.events_latest(limit=10)]
+        return self.render("home.html", footprints=_footprint_table(plans), counts=counts, events=events)
+
+    def footprint_page(self, request: Request) -> Response:
+        code = request.path_params["code"][:40]
+        with self.archive() as archive:
+            documents = archive.documents(footprint=code)
+            events = [event_json(archive, e) for e in archive.events_latest(footprint=code, limit=50)]
+        info = _registry_footprint(code)
+        if not documents and info is None:
+            raise HTTPException(404, f"no footprint {code!r} in the registry or the archive")
+        return self.render("footprint.html", code=code, info=info, documents=documents, events=events)
+
+    @staticmethod
+    def _document(archive: Archive, doc_id: int) -> tuple[dict, list[dict], list[dict]]:
+        """A document with its versions and the URLs it lived at; 404 when there is none."""
+        doc = archive.document(doc_id)
+        if doc is None:
+            raise HTTPException(404, f"no document {doc_id} in the archive")
+        return doc, archive.versions_of(doc_id), archive.document_urls(doc_id)
+
+    def document_page(self, request: Request) -> Response:
+        doc_id = request.path_params["doc_id"]
+        with self.archive() as archive:
+            doc, versions, urls = self._document(archive, doc_id)
+            events = [event_json(archive, e) for e in archive.events_latest(document_id=doc_id, include_all=True,
+                                                                            limit=500)]
+            sightings = archive.sightings_of(doc_id)
+        withdrawn = doc["meta"].get("withdrawn_from") or {}
+        return self.render("document.html", doc=doc, versions=versions, urls=urls, events=events,
+                           sightings=sightings[-200:], sightings_total=len(sightings), withdrawn=withdrawn)
+
+    def version_page(self, request: Request) -> Response:
+        version_id = request.path_params["version_id"]
+        with self.archive() as archive:
+            version = archive.version(version_id)
+            if version is None:
+                raise HTTPException(404, f"no version {version_id} in the archive")
+            siblings = [v["id"] for v in archive.versions_of(version["document_id"])]
+            fetches = archive.fetches_of_version(version_id)
+            blob = archive.blob_info(version["blob_sha256"]) if version["blob_sha256"] else None
+            text = archive.version_text(version_id) or ""
+            preservations = archive.preservations(version_ids=[version_id])
+        index = siblings.index(version_id) if version_id in siblings else -1
+        previous = siblings[index - 1] if index > 0 else None
+        following = siblings[index + 1] if 0 <= index < len(siblings) - 1 else None
+        return self.render("version.html", version=version, fetches=fetches, blob=blob, text=text,
+                           preservations=preservations, previous=previous, following=following, number=index + 1, total=len(siblings))
+
+    def version_raw(self, request: Request) -> Response:
+        version_id = request.path_params["version_id"]
+        with self.archive() as archive:
+            version = archive.version(version_id)
+            if version is None or not version["blob_sha256"]:
+                raise HTTPException(404, f"no original bytes for version {version_id} in the archive")
+            sha = version["blob_sha256"]
+            info = archive.blob_info(sha) or {}
+            first = archive.fetch(version["first_fetch_id"]) if version["first_fetch_id"] else None
+            try:
+                data = archive.blob(sha)
+            except BlobError as exc:
+                raise HTTPException(500, f"version {version_id}: {exc}") from None
+        if sha256_of(data) != sha:  # the store checks too; a download is evidence, so check here as well
+            raise HTTPException(500, f"version {version_id}: the stored bytes do not match their hash")
+        content_type = _content_type(info.get("content_type") or (first or {}).get("content_type"))
+        name = _download_name(version_id, (first or {}).get("final_url") or (first or {}).get("url"), content_type)
+        return Response(data, media_type=None, headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Security-Policy": RAW_CSP,
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{sha}"',
+            "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(sha)).decode()}:",
+            "Cache-Control": "public, max-age=31536000, immutable",
+        })
+
+    def _change(self, archive: Archive, a: int, b: int) -> tuple[dict, dict, Any]:
+        from tracker.meaning import diff_texts
+
+        versions = []
+        for vid in (a, b):
+            version = archive.version(vid)
+            if version is None:
+                raise HTTPException(404, f"no version {vid} in the archive")
+            versions.append(version)
+
+        def compute() -> Any:
+            return diff_texts(archive.version_text(a) or "", archive.version_text(b) or "")
+
+        return versions[0], versions[1], self.diffs.get((a, b), compute)
+
+    def diff_page(self, request: Request) -> Response:
+        a, b = request.path_params["a"], request.path_params["b"]
+        side = request.query_params.get("view") == "side"
+        whole = request.query_params.get("context") == "all"
+        with self.archive() as archive:
+            before, after, change = self._change(archive, a, b)
+        body = Markup(change.to_html(side_by_side=side, context=None if whole else 2, css=False))
+        return self.render("diff.html", before=before, after=after, change=change, body=body, side=side, whole=whole,
+                           figures=[f.to_json() for f in change.figures])
+
+    def search_page(self, request: Request) -> Response:
+        params = _search_params(request)
+        rows: list[dict] = []
+        if params["q"]:
+            with self.archive() as archive:
+                rows = archive.search_filtered(params["q"], limit=PAGE_SIZE + 1, offset=params["offset"],
+                                               document_kind=params["kind"], footprint=params["footprint"],
+                                               generation=params["generation"], seen_from=params["from"],
+                                               seen_to=params["to"], marks=(SNIPPET_OPEN, SNIPPET_CLOSE))
+        more = len(rows) > PAGE_SIZE
+        query = {k: v for k, v in params.items() if v and k not in ("offset", "page")}
+        next_url = "/search?" + urlencode({**query, "page": params["page"] + 1}) if more else None
+        prev_url = "/search?" + urlencode({**query, "page": params["page"] - 1}) if params["page"] > 1 else None
+        return self.render("search.html", params=params, rows=rows[:PAGE_SIZE], next_url=next_url,
+                           prev_url=prev_url, generations=_generations())
+
+    def events_page(self, request: Request) -> Response:
+        filters = _event_filters(request)
+        with self.archive() as archive:
+            events = [event_json(archive, e) for e in archive.events_latest(**filters, limit=51)]
+        query = {k: v for k, v in filters.items() if v not in (None, "", False) and k != "before_id"}
+        if filters["include_all"]:
+            query["all"] = "1"
+        query.pop("include_all", None)
+        next_url = ("/events?" + urlencode({**query, "before": events[49]["id"]})) if len(events) > 50 else None
+        return self.render("events.html", events=events[:50], filters=filters, next_url=next_url,
+                           generations=_generations(), kinds=_event_kinds())
+
+    def feed(self, request: Request) -> Response:
+        from alerts import atom_feed
+
+        with self.archive() as archive:
+            body = atom_feed(archive, footprint=(request.query_params.get("footprint") or "")[:40] or None,
+                             kind=(request.query_params.get("kind") or "")[:40] or None,
+                             base_url=self._base_url(request))
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    def _base_url(self, request: Request) -> str:
+        """Where links in feeds point: the configured base_url ([alerts] in config.toml), else this server."""
+        try:
+            from alerts import DEFAULT_BASE_URL, AlertSettings
+
+            configured = AlertSettings.from_home(self.home).base_url
+        except Exception:  # no alerts package, or a config problem that `stp-tracker` reports elsewhere
+            configured = None
+            DEFAULT_BASE_URL = None
+        if configured and configured != DEFAULT_BASE_URL:
+            return configured.rstrip("/")
+        return str(request.base_url).rstrip("/")
+
+    def stylesheet(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == "diff.css":
+            from tracker.meaning import DIFF_CSS
+
+            css = DIFF_CSS
+        elif name == "style.css":
+            css = (TEMPLATES / "style.css").read_text(encoding="utf-8")
+        else:
+            raise HTTPException(404, f"no stylesheet {name!r}")
+        return Response(css, media_type="text/css; charset=utf-8", headers={"Cache-Control": "public, max-age=3600"})

@@ -1,0 +1,161 @@
+"""What keeps the web app safe: security headers, CSRF tokens, the subscribe rate limit, bounded diffs, safe links."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+# No script at all, styles only from our own origin, nothing may frame us, forms post only to us.
+PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+            "frame-ancestors 'none'")
+# Archived bytes are downloaded, never run: even if a browser renders them, the sandbox gives them no origin.
+RAW_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
+_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=(\"[^\"\r\n]*\"|[\w.+-]+))*$")
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_EMAIL = re.compile(r"^[^@\s:/<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+
+def safe_href(url: Any) -> str | None:
+    """A URL that may become a link: http(s) only; `javascript:` and every other scheme stay plain text."""
+    if not isinstance(url, str):
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+def _content_type(value: str | None) -> str:
+    value = (value or "").strip()
+    return value if value and len(value) < 200 and _CONTENT_TYPE.match(value) else "application/octet-stream"
+
+def _download_name(version_id: int, url: str | None, content_type: str) -> str:
+    last = (urlsplit(url or "").path.rstrip("/").rsplit("/", 1)[-1]) if url else ""
+    name = _FILENAME_UNSAFE.sub("_", last).strip("._")[:100]
+    if "." not in name:
+        extension = {"application/pdf": ".pdf", "text/html": ".html", "text/plain": ".txt"}.get(
+            content_type.split(";")[0].strip().lower(), ".bin")
+        name = (name or "document") + extension
+    return f"v{version_id}-{name}"
+
+class _DiffCache:
+    """The last few diffs computed: versions never change, so a diff of two ids never goes stale."""
+
+    def __init__(self, size: int = 8, concurrent: int = 2, wait: float = 30.0):
+        self.size = size
+        self.items: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        self.lock = threading.Lock()
+        # A diff of two long plans costs seconds of CPU: at most `concurrent` at once, so that a burst of
+        # diff requests cannot starve every other page.
+        self.slots = threading.BoundedSemaphore(concurrent)
+        self.wait = wait
+
+    def get(self, key: tuple[int, int], compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        if not self.slots.acquire(timeout=self.wait):
+            raise HTTPException(503, "the server is busy comparing other versions: try again in a minute")
+        try:
+            value = compute()
+        finally:
+            self.slots.release()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+class RateLimiter:
+    """At most `limit` actions per client address in a sliding window of `window` seconds."""
+
+    def __init__(self, limit: int = 5, window: float = 600.0):
+        self.limit, self.window = limit, window
+        self.hits: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            if len(self.hits) > 10_000:  # forget idle clients rather than grow without bound
+                self.hits = {k: v for k, v in self.hits.items() if v and now - v[-1] < self.window}
+            hits = self.hits.setdefault(client, deque())
+            while hits and now - hits[0] > self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            return True
+
+class Csrf:
+    """Signed form tokens bound to a SameSite=Strict cookie: a form posted from another site is refused."""
+
+    COOKIE = "stp_csrf"
+    MAX_AGE = 2 * 3600
+
+    def __init__(self, secret: bytes | None = None):
+        self.secret = secret or secrets.token_bytes(32)
+
+    def _sign(self, nonce: str, stamp: str) -> str:
+        return hmac.new(self.secret, f"{nonce}.{stamp}".encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, request: Request) -> tuple[str, str]:
+        """(cookie value, form token) for a page with a form; the cookie is reused when still there."""
+        nonce = request.cookies.get(self.COOKIE) or ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", nonce):
+            nonce = secrets.token_urlsafe(24)
+        stamp = str(int(time.time()))
+        return nonce, f"{stamp}.{self._sign(nonce, stamp)}"
+
+    def check(self, request: Request, token: str | None) -> str | None:
+        """None if the post is genuine, else why it is refused."""
+        origin = request.headers.get("origin")
+        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+            return "the form was posted from another site"
+        nonce = request.cookies.get(self.COOKIE)
+        if not nonce or not token or "." not in token:
+            return "the form's security token is missing: reload the page and try again (cookies must be on)"
+        stamp, signature = token.split(".", 1)
+        if not stamp.isdigit() or not hmac.compare_digest(signature, self._sign(nonce, stamp)):
+            return "the form's security token is not valid: reload the page and try again"
+        if time.time() - int(stamp) > self.MAX_AGE:
+            return "the form has expired: reload the page and try again"
+        return None
+
+class SecurityHeaders:
+    """ASGI middleware: every response gets a CSP (unless it set its own), nosniff and no-referrer."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                for name, value in ((b"content-security-policy", PAGE_CSP.encode()),
+                                    (b"x-content-type-options", b"nosniff"),
+                                    (b"referrer-policy", b"no-referrer"),
+                                    (b"x-frame-options", b"DENY"),
+                                    (b"cross-origin-opener-policy", b"same-origin")):
+                    if name not in names:
+                        headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

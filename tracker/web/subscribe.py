@@ -1,0 +1,110 @@
+"""The subscribe form and the confirm/unsubscribe links from alert emails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from tracker.web.params import _event_kinds, _generations
+from tracker.web.security import _EMAIL, Csrf
+
+
+class SubscribeMixin:
+    """The WebApp's subscribe handlers (see `tracker.web.app.WebApp`)."""
+
+    def _form(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        nonce, token = self.csrf.issue(request)
+        response = self.render(template, status=status, csrf=token, **context)
+        response.set_cookie(Csrf.COOKIE, nonce, max_age=Csrf.MAX_AGE, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/")
+        return response
+
+    def _refuse(self, request: Request, form: Any) -> Response | None:
+        if not self.subscriptions:
+            raise HTTPException(404, "subscriptions are switched off: start the server with --subscriptions")
+        client = request.client.host if request.client else "unknown"
+        if not self.limiter.allow(client):
+            return self.render("message.html", status=429, headers={"Retry-After": str(int(self.limiter.window))},
+                               title="Too many requests", message="Too many requests from your address: "
+                               "wait ten minutes and try again.")
+        why = self.csrf.check(request, form.get("csrf"))
+        if why:
+            return self.render("message.html", status=403, title="Refused", message=why)
+        return None
+
+    async def subscribe(self, request: Request) -> Response:
+        if not self.subscriptions:
+            raise HTTPException(404, "subscriptions are switched off: start the server with --subscriptions")
+        if request.method == "GET":
+            return self._form(request, "subscribe.html", generations=_generations(), kinds=_event_kinds())
+        form = await request.form(max_files=0, max_fields=20)
+        refused = self._refuse(request, form)
+        if refused is not None:
+            return refused
+        address = str(form.get("email") or "").strip()
+        if not _EMAIL.match(address) or len(address) > 254:
+            return self._form(request, "subscribe.html", status=400, error="Enter an email address like "
+                              "name@example.org.", generations=_generations(), kinds=_event_kinds())
+        from starlette.concurrency import run_in_threadpool
+
+        result = await run_in_threadpool(self._do_subscribe, address, form)
+        if isinstance(result, str):
+            return self._form(request, "subscribe.html", status=400, error=result, generations=_generations(),
+                              kinds=_event_kinds())
+        return self.render("message.html", title="Check your email", message=(
+            "If the address is right, a message is on its way: follow its link to confirm. Nothing else is "
+            "sent until you do."))
+
+    def _do_subscribe(self, address: str, form: Any) -> Any:
+        from alerts import AddressError
+        from alerts import AlertSettings
+        from alerts import subscribe
+
+        def values(name: str) -> list[str]:
+            return [v for v in (str(x).strip() for x in form.getlist(name)) if v][:20]
+
+        keywords = [k.strip() for k in str(form.get("keywords") or "").split(",") if k.strip()][:20]
+        with self.archive(readonly=False) as archive:
+            try:
+                return subscribe(archive, AlertSettings.from_home(self.home), address, footprints=values("footprint"),
+                                 kinds=values("kind"), generations=values("generation"), keywords=keywords,
+                                 digest=str(form.get("digest") or "") or None)
+            except (AddressError, ValueError) as exc:
+                return str(exc)
+
+    async def token_action(self, request: Request) -> Response:
+        """/alerts/confirm/<token> and /alerts/unsubscribe/<token>: GET shows a button, only POST acts (mail
+        scanners follow links; they must not confirm or cancel anything)."""
+        action = request.path_params["action"]
+        token = request.path_params["token"][:200]
+        if action not in ("confirm", "unsubscribe"):
+            raise HTTPException(404, f"no page /alerts/{action[:40]}")
+        if not self.subscriptions:
+            raise HTTPException(404, "subscriptions are switched off: start the server with --subscriptions")
+        if request.method == "GET":
+            return self._form(request, "token_action.html", action=action, token=token)
+        form = await request.form(max_files=0, max_fields=5)
+        refused = self._refuse(request, form)
+        if refused is not None:
+            return refused
+        from starlette.concurrency import run_in_threadpool
+
+        message = await run_in_threadpool(self._do_token_action, action, token)
+        return self.render("message.html", title="Subscription", message=message)
+
+    def _do_token_action(self, action: str, token: str) -> str:
+        from alerts import AddressError
+        from alerts import confirm, unsubscribe
+
+        with self.archive(readonly=False) as archive:
+            try:
+                if action == "confirm":
+                    confirm(archive, token)
+                    return "Your subscription is confirmed."
+                unsubscribe(archive, token, allow_address=False)
+                return "You are unsubscribed: nothing more will be sent."
+            except AddressError as exc:
+                return str(exc)
