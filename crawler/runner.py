@@ -59,7 +59,7 @@ class CrawlSummary:
 def _source_error(stats: SourceStats) -> str | None:
     """Why a source counts as failed in this crawl, in one line; None if it answered."""
     if stats.good_responses:
-        return None
+        return stats.problem
     if stats.error_counts:
         error, _ = stats.error_counts.most_common(1)[0]
         return f"unreachable: {error}" if is_network_error(error) else f"no response: {error}"
