@@ -59,9 +59,7 @@ class SubscribeMixin:
             "sent until you do."))
 
     def _do_subscribe(self, address: str, form: Any) -> Any:
-        from alerts import AddressError
-        from alerts import AlertSettings
-        from alerts import subscribe
+        from alerts import AddressError, AlertSettings, subscribe
 
         def values(name: str) -> list[str]:
             return [v for v in (str(x).strip() for x in form.getlist(name)) if v][:20]
@@ -96,8 +94,7 @@ class SubscribeMixin:
         return self.render("message.html", title="Subscription", message=message)
 
     def _do_token_action(self, action: str, token: str) -> str:
-        from alerts import AddressError
-        from alerts import confirm, unsubscribe
+        from alerts import AddressError, confirm, unsubscribe
 
         with self.archive(readonly=False) as archive:
             try:
