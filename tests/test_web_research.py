@@ -133,7 +133,7 @@ def test_footprint_and_generation_are_choices_and_names_are_accepted(client: Tes
     assert 'class="title"' in by_name
     assert text_of(by_name[by_name.index("<main>"):]).split("Search every version", 1)[1].count("version") == \
         text_of(by_code[by_code.index("<main>"):]).split("Search every version", 1)[1].count("version")
-    other = client.get("/search", params={"q": "beds", "footprint": "QE1"}).text
+    other = client.get("/search", params={"q": "beds", "footprint": "QE1"}).text  # another footprint
     assert 'class="title"' not in other
 
 

@@ -19,15 +19,15 @@ from tracker.web.params import (
     SNIPPET_OPEN,
     TEMPLATES,
     _event_filters,
-    footprint_choices,
-    footprint_code,
-    group_by_document,
     _event_kinds,
+    _footprint,
     _footprint_table,
     _generations,
     _int,
     _registry_footprint,
     _search_params,
+    footprint_choices,
+    group_by_document,
 )
 from tracker.web.security import RAW_CSP, _content_type, _download_name
 
@@ -43,7 +43,15 @@ class PagesMixin:
         return self.render("home.html", footprints=_footprint_table(plans), counts=counts, events=events)
 
     def footprint_page(self, request: Request) -> Response:
-        code = request.path_params["code"][:40]
+        code = request.path_params["code"][:200]
+        if _registry_footprint(code) is None:  # /footprints/Sheffield: the footprint of that name, under its code
+            from starlette.responses import RedirectResponse
+
+            from crawler.registry import find_footprint
+
+            named = find_footprint(code)
+            if named is not None:
+                return RedirectResponse(f"/footprints/{named.code}", status_code=302)
         with self.archive() as archive:
             documents = archive.documents(footprint=code)
             events = [event_json(archive, e) for e in archive.events_latest(footprint=code, limit=50)]
@@ -222,7 +230,7 @@ class PagesMixin:
         from alerts import atom_feed
 
         with self.archive() as archive:
-            body = atom_feed(archive, footprint=(request.query_params.get("footprint") or "")[:40] or None,
+            body = atom_feed(archive, footprint=_footprint(request.query_params.get("footprint")),
                              kind=(request.query_params.get("kind") or "")[:40] or None,
                              base_url=self._base_url(request))
         # Browsers that still apply XSLT show the feed as a page; the others have /feed (an HTML page beside it).
@@ -233,7 +241,7 @@ class PagesMixin:
 
     def feed_page(self, request: Request) -> Response:
         """/feed: the Atom feed as a page a person can read, with the address to give a feed reader."""
-        footprint = footprint_code((request.query_params.get("footprint") or "")[:120])
+        footprint = _footprint(request.query_params.get("footprint"))
         kind = (request.query_params.get("kind") or "")[:40] or None
         with self.archive() as archive:
             events = [event_json(archive, e) for e in archive.events_latest(footprint=footprint, kind=kind, limit=50)]
