@@ -72,6 +72,8 @@ def crawl_settings(**overrides: Any) -> dict[str, Any]:
         "DEPTH_STATS_VERBOSE": False,
         "LOGSTATS_INTERVAL": 60.0,
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
+        # Before robots.txt (100): a redirect to a private address the source does not name is never followed.
+        "DOWNLOADER_MIDDLEWARES": {"crawler.guard.RedirectGuardMiddleware": 50},
     }
     settings.update(overrides)
     return settings

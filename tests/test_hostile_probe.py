@@ -242,3 +242,47 @@ def test_scrub_secrets():
     assert "hooks.example.org" in text
     for secret in (HOOK_TOKEN, BEARER, "pw@", "abcdef", "key=abc"):
         assert secret not in text
+
+
+# -- 3. crawler redirects to non-public addresses the source does not name are refused ---------------------------------
+
+
+def test_crawler_refuses_a_redirect_to_another_loopback_host(tmp_path):
+    from fixtureweb import FixtureWeb
+    from pdfgen import make_pdf
+
+    try:
+        from test_crawler import crawl, fetches_by_url
+    except ImportError:
+        from tests.test_crawler import crawl, fetches_by_url
+
+    home = tmp_path / "home"
+    secret = make_pdf(["INTERNAL METADATA SECRET"])
+    with FixtureWeb() as web, FixtureWeb() as internal:
+        web.set("/plans/", '<a href="redir.pdf">Plan</a> <a href="other.pdf">Other</a> <a href="moved.pdf">Moved</a>')
+        web.redirect("/plans/redir.pdf", web.url("/latest/meta-data/secret.pdf", host="localhost"), status=302)
+        web.redirect("/plans/other.pdf", internal.url("/latest/meta-data/secret.pdf"), status=302)
+        web.redirect("/plans/moved.pdf", "/plans/real.pdf")  # within the source: followed as before
+        web.set("/plans/real.pdf", make_pdf(["The real plan"]), "application/pdf")
+        web.set("/latest/meta-data/secret.pdf", secret, "application/pdf")
+        internal.set("/latest/meta-data/secret.pdf", secret, "application/pdf")
+        summary = crawl(home, [{"name": "council", "footprint": "QF7", "official": True,
+                                "start_urls": [web.url("/plans/")], "max_depth": 1}])
+        assert web.requests_for("/latest/meta-data/secret.pdf") == []
+        assert internal.requests == []
+    fetched = fetches_by_url(home, summary["crawl_id"])
+    redir = fetched[web.url("/plans/redir.pdf")]
+    assert redir["blob_sha256"] is None and redir["error"].startswith("refused: redirect to http://localhost:")
+    assert "loopback" in redir["error"]
+    assert fetched[web.url("/plans/other.pdf")]["error"].startswith("refused: redirect")
+    moved = fetched[web.url("/plans/moved.pdf")]
+    assert moved["status"] == 200 and moved["final_url"] == web.url("/plans/real.pdf")
+
+
+def test_named_private_hosts_stay_allowed():
+    from crawler.guard import named_endpoints
+    from crawler.sources import Source
+
+    source = Source(name="s", start_urls=["http://127.0.0.1:8123/plans/"], document_hosts=["localhost"])
+    hosts, ports = named_endpoints(source)
+    assert hosts == {"127.0.0.1", "localhost"} and ports == {8123}
