@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from storage import Archive
-from tracker.cli.common import err, fail, open_archive, out, print_json
+from tracker.cli.common import err, fail, footprint_code, open_archive, out, print_json
 
 app = typer.Typer()
 
@@ -19,13 +19,14 @@ app = typer.Typer()
 @app.command()
 def documents(
     kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
-    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
 ) -> None:
     """List the documents in the archive.
 
     Example: stp-tracker documents --kind plan --json
     """
+    footprint = footprint_code(footprint)
     with open_archive(readonly=True) as archive:
         rows = archive.documents(kind=kind, footprint=footprint)
     if as_json:
@@ -145,7 +146,7 @@ def search(
     query: str = typer.Argument(..., help='FTS5 query: words, "a phrase", AND/OR/NOT, prefix*.'),
     limit: int = typer.Option(20, "--limit", "-n"),
     kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
-    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     generation: Optional[str] = typer.Option(None, "--generation", help="2016-stp, 2017-partnership, 2019-five-year, 2022-joint-forward-plan, 2025-strategic-commissioning."),
     seen_from: Optional[str] = typer.Option(None, "--from", help="Versions first seen on or after this date (YYYY-MM-DD)."),
     seen_to: Optional[str] = typer.Option(None, "--to", help="Versions first seen on or before this date (YYYY-MM-DD)."),
@@ -155,6 +156,7 @@ def search(
 
     Example: stp-tracker search '"maternity unit" AND close*' --footprint QF7 --from 2016-01-01
     """
+    footprint = footprint_code(footprint)
     with open_archive(readonly=True) as archive:
         rows = archive.search_filtered(query, limit=limit, document_kind=kind, footprint=footprint,
                                        generation=generation, seen_from=seen_from, seen_to=seen_to)
@@ -172,7 +174,7 @@ def search(
 def events(
     since: Optional[str] = typer.Option(None, "--since", help="ISO date or time, e.g. 2026-11-01."),
     kind: Optional[str] = typer.Option(None, "--kind", help="leaked, published, revised, replaced, withdrawn, reinstated (moved, baseline with --all)."),
-    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     include_all: bool = typer.Option(False, "--all", help="Also events that raise no alert (baseline, moved)."),
     historical: bool = typer.Option(False, "--historical", help="Events computed from backfilled web-archive captures instead of live crawls."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
@@ -181,6 +183,7 @@ def events(
 
     Example: stp-tracker events --footprint QF7 --since 2026-01-01 --json
     """
+    footprint = footprint_code(footprint)
     from storage import event_json
 
     with open_archive(readonly=True) as archive:

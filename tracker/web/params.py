@@ -83,6 +83,19 @@ def _footprint_table(plans: list[dict]) -> list[dict[str, Any]]:
         row["plans"].setdefault(plan["generation"] or "generation unknown", []).append(plan)
     return sorted(rows.values(), key=lambda r: (not r["plans"], r["name"] or r["code"]))
 
+def _footprint(value: str | None) -> str | None:
+    """A footprint filter (a code or any name the registry knows) as its code; an unknown one is a 400 that names
+    the nearest footprints."""
+    value = (value or "").strip()[:200]
+    if not value:
+        return None
+    from crawler.registry import UnknownFootprint, resolve_footprint
+
+    try:
+        return resolve_footprint(value).code
+    except UnknownFootprint as exc:
+        raise HTTPException(400, str(exc)) from None
+
 def _search_params(request: Request) -> dict[str, Any]:
     q = request.query_params
     page = _int(q.get("page"), 1, 1, 500)
@@ -91,7 +104,7 @@ def _search_params(request: Request) -> dict[str, Any]:
         raise HTTPException(400, f"the query is longer than {MAX_QUERY_CHARS} characters: shorten it")
     return {
         "q": query, "page": page, "offset": (page - 1) * PAGE_SIZE,
-        "kind": (q.get("kind") or "")[:40] or None, "footprint": (q.get("footprint") or "")[:40] or None,
+        "kind": (q.get("kind") or "")[:40] or None, "footprint": _footprint(q.get("footprint")),
         "generation": (q.get("generation") or "")[:60] or None,
         "from": _date(q.get("from"), "from"), "to": _date(q.get("to"), "to"),
     }
@@ -99,7 +112,7 @@ def _search_params(request: Request) -> dict[str, Any]:
 def _event_filters(request: Request) -> dict[str, Any]:
     q = request.query_params
     return {
-        "kind": (q.get("kind") or "")[:40] or None, "footprint": (q.get("footprint") or "")[:40] or None,
+        "kind": (q.get("kind") or "")[:40] or None, "footprint": _footprint(q.get("footprint")),
         "generation": (q.get("generation") or "")[:60] or None,
         "document_id": _int(q.get("document")), "since": _date(q.get("since"), "since"),
         "until": _date(q.get("until"), "until"), "include_all": q.get("all") in ("1", "true", "yes", "on"),
