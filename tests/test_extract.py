@@ -554,7 +554,7 @@ def test_xlsx_cell_cap_is_a_flag():
 
 # --- structure: headings, paragraphs, lists, tables (tracker/meaning/layout.py) ------------------------
 
-from tests.pdfgen import make_pdf  # noqa: E402
+from tests.pdfgen import make_pdf as write_pdf  # noqa: E402
 
 BED_TABLE = [
     "Acute bed plan", "",
@@ -572,7 +572,7 @@ def tables_of(structure):
 
 
 def test_pdf_table_comes_out_as_rows_and_cells_with_its_header_row():
-    result = extract(make_pdf(["\n".join(BED_TABLE)]), "application/pdf")
+    result = extract(write_pdf(["\n".join(BED_TABLE)]), "application/pdf")
     assert result.status == "ok" and result.structure["source"] == "pdf" and result.structure["pages"] == 1
     [table] = tables_of(result.structure)
     rows = table["rows"]
@@ -589,7 +589,7 @@ def test_pdf_table_comes_out_as_rows_and_cells_with_its_header_row():
 def test_pdf_prose_lines_are_paragraphs_not_tables_and_pages_are_numbered():
     pages = ["Our plan\n\nWe will open two community hospitals in 2024 and\nclose one ward in 2025.",
              "Second page\n\n- first point of the list\n- second point of the list"]
-    result = extract(make_pdf(pages), "application/pdf")
+    result = extract(write_pdf(pages), "application/pdf")
     blocks = result.structure["blocks"]
     assert not tables_of(result.structure)
     assert {"type": "paragraph", "page": 1,
@@ -653,7 +653,7 @@ def test_structure_is_stored_with_the_extraction_and_read_by_version(tmp_path):
 
     archive = Archive(tmp_path / "home")
     assert archive.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    data = make_pdf(["\n".join(BED_TABLE)])
+    data = write_pdf(["\n".join(BED_TABLE)])
     result = extract(data, "application/pdf")
     assert archive.text_structure("nothing") is None
     archive.db.execute("INSERT INTO blobs (sha256, size, first_seen_at) VALUES (?, ?, ?)", ["b" * 64, len(data), "2026-01-01"])
