@@ -8,7 +8,13 @@ from starlette.responses import JSONResponse, Response
 
 from storage import event_json
 from tracker.research import document_json, version_json
-from tracker.web.params import PAGE_SIZE, _event_filters, _footprint, _int, _search_params
+from tracker.web.params import (
+    PAGE_SIZE,
+    _event_filters,
+    _footprint,
+    _int,
+    _search_params,
+)
 
 
 class ApiMixin:
