@@ -300,6 +300,8 @@ def describe_failure(failure: Failure, request: Request, settings: Any) -> str:
     if isinstance(exc, IgnoreRequest):
         if "robots.txt" in text:
             return "forbidden by robots.txt"
+        if text.startswith("refused redirect"):  # crawler/guard.py: a redirect to a private address
+            return "refused: " + text[len("refused "):]
         if "redirection" in text:
             return f"too many redirects (more than {settings.getint('REDIRECT_MAX_TIMES')}, REDIRECT_MAX_TIMES)"
         if "during decompression" in text:  # HttpCompressionMiddleware's limit on a gzip/deflate/br bomb
