@@ -258,7 +258,9 @@ def test_diff_page_shows_summary_figures_and_both_views(client: TestClient, buil
     assert '<del class="diff-del">' in page.text and '<ins class="diff-ins">' in page.text
     assert 'class="diff-figure"' in page.text  # the changed bed figure is highlighted
     figures = page.text[page.text.index('<table class="figures">'):]
-    assert re.search(r'<td>beds</td><td class="fig-before">[^<]*180[^<]*</td><td class="fig-after">[^<]*320', figures)
+    # the old figure is shown deleted and the new one inserted, so they differ without colour too
+    assert re.search(r'<td>beds</td><td class="fig-before"><del>[^<]*180[^<]*</del></td><td class="fig-after"><ins>[^<]*320',
+                     figures)
     assert "Summary:" in _text_of(page.text)
     side = client.get(f"/diff/{built.v1}/{built.v2}?view=side")
     assert 'class="diff-sbs"' in side.text
@@ -415,6 +417,26 @@ def test_subscribe_form_refuses_posts_without_a_valid_token(built: Built) -> Non
     assert cross.status_code == 403
     with Archive(built.home, readonly=True) as archive:
         assert archive.db.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0
+
+
+@pytest.mark.skipif(not _alerts_available(), reason="alerts.subscriptions is not in this tree")
+def test_subscribe_form_takes_a_name_and_refuses_an_unknown_one(built: Built) -> None:
+    client = TestClient(create_app(built.home, subscriptions=True, rate_limit=10))
+    form = client.get("/subscribe").text
+    assert "ODS" not in form and "Sheffield" in form
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    unknown = client.post("/subscribe", data={"email": "ann@example.org", "footprint": "Sheffeld", "csrf": token})
+    assert unknown.status_code == 400 and "did you mean QF7" in unknown.text
+    done = client.post("/subscribe", data={"email": "ann@example.org", "footprint": "Luton", "csrf": token})
+    assert done.status_code == 200, done.text
+    with Archive(built.home, readonly=True) as archive:
+        rows = archive._rows("SELECT footprints FROM subscriptions")
+    assert rows == [{"footprints": '["QHG", "S1Y5D"]'}]  # Luton's 2022 ICB, and the ICB that took it over
+    assert client.get("/api/events?footprint=sheffield").status_code == 200
+    refused = client.get("/api/events?footprint=Sheffeld")
+    assert refused.status_code == 400 and "QF7" in refused.text
+    moved = client.get("/footprints/Sheffield", follow_redirects=False)
+    assert moved.status_code == 302 and moved.headers["location"] == "/footprints/QF7"
 
 
 @pytest.mark.skipif(not _alerts_available(), reason="alerts.subscriptions is not in this tree")

@@ -8,7 +8,13 @@ from starlette.responses import JSONResponse, Response
 
 from storage import event_json
 from tracker.research import document_json, version_json
-from tracker.web.params import PAGE_SIZE, _event_filters, _int, _search_params
+from tracker.web.params import (
+    PAGE_SIZE,
+    _event_filters,
+    _footprint,
+    _int,
+    _search_params,
+)
 
 
 class ApiMixin:
@@ -17,7 +23,7 @@ class ApiMixin:
     def api_documents(self, request: Request) -> Response:
         with self.archive() as archive:
             rows = archive.documents(kind=request.query_params.get("kind") or None,
-                                     footprint=request.query_params.get("footprint") or None)
+                                     footprint=_footprint(request.query_params.get("footprint")))
         return JSONResponse([document_json(r) for r in rows])
 
     def api_document(self, request: Request) -> Response:
