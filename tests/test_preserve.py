@@ -118,7 +118,7 @@ def test_the_daemon_asks_for_finds_it_has_not_asked_for_yet(web, home, fake, sit
 
 
 def test_refusals_are_retried_and_a_failed_capture_ends_with_the_archives_words(web, home, fake, site) -> None:
-    configure(home, fake, max_attempts=2)
+    configure(home, fake, max_attempts=3)
     run(home, "crawl", "--sources", str(site))
     web.set("/", '<h1>Our plans</h1><a href="/plans/alpha.pdf">Alpha</a> <a href="/plans/beta.pdf">Beta</a>'
                  ' <a href="/plans/gamma.pdf">Gamma</a>')
@@ -135,8 +135,8 @@ def test_refusals_are_retried_and_a_failed_capture_ends_with_the_archives_words(
 
     rows = {r["url"].rsplit("/", 1)[-1]: r for r in json.loads(run(home, "preserve", "--wait", "30", "--json").stdout)}
     assert rows["beta.pdf"]["status"] == "captured"
-    # error:blocked-url is permanent: failed at once, not retried to max_attempts.
-    assert rows["gamma.pdf"]["status"] == "failed" and rows["gamma.pdf"]["attempts"] == 1
+    # error:blocked-url is permanent: failed at once, not retried to max_attempts (the 429 may have been its).
+    assert rows["gamma.pdf"]["status"] == "failed" and rows["gamma.pdf"]["attempts"] in (1, 2)
     assert "error:blocked-url" in rows["gamma.pdf"]["error"]
     assert "block list" in rows["gamma.pdf"]["error"]
 
