@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from storage import Archive, BlobError, sha256_of
+from storage import EVENT_KINDS, Archive, BlobError, sha256_of
 from storage import event_json
 from tracker.web.params import (
     PAGE_SIZE,
@@ -22,6 +22,7 @@ from tracker.web.params import (
     _event_kinds,
     _footprint_table,
     _generations,
+    _one_of,
     _registry_footprint,
     _search_params,
 )
@@ -167,24 +168,24 @@ class PagesMixin:
     def feed(self, request: Request) -> Response:
         from alerts import atom_feed
 
+        base_url, configured = self._base_url()
         with self.archive() as archive:
             body = atom_feed(archive, footprint=(request.query_params.get("footprint") or "")[:40] or None,
-                             kind=(request.query_params.get("kind") or "")[:40] or None,
-                             base_url=self._base_url(request))
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
+                             kind=_one_of(request.query_params.get("kind"), "event kind", EVENT_KINDS),
+                             base_url=base_url)
+        headers = {} if configured else {"X-STP-Base-URL": f"not configured: links use {base_url}; "
+                                                           "set base_url in [alerts] of config.toml"}
+        return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
-    def _base_url(self, request: Request) -> str:
-        """Where links in feeds point: the configured base_url ([alerts] in config.toml), else this server."""
-        try:
-            from alerts import DEFAULT_BASE_URL, AlertSettings
+    def _base_url(self) -> tuple[str, bool]:
+        """Where links in feeds point, and whether the operator said so: [alerts] base_url in config.toml, else
+        the address this server was started on (never the request's Host header, which any client can set)."""
+        from alerts import DEFAULT_BASE_URL, AlertSettings
 
-            configured = AlertSettings.from_home(self.home).base_url
-        except Exception:  # no alerts package, or a config problem that `stp-tracker` reports elsewhere
-            configured = None
-            DEFAULT_BASE_URL = None
+        configured = AlertSettings.from_home(self.home).base_url
         if configured and configured != DEFAULT_BASE_URL:
-            return configured.rstrip("/")
-        return str(request.base_url).rstrip("/")
+            return configured.rstrip("/"), True
+        return (self.server_url or DEFAULT_BASE_URL).rstrip("/"), False
 
     def stylesheet(self, request: Request) -> Response:
         name = request.path_params["name"]
