@@ -60,6 +60,24 @@ def test_unknown_kinds_and_generations_are_refused_with_the_valid_ones(cli, args
             assert archive.db.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0
 
 
+def test_subscription_by_name_and_to_a_merged_icb_follows_its_successor(cli):
+    from storage import Archive
+
+    with WebhookReceiver() as receiver:
+        named = cli("subscribe", receiver.url, "--footprint", "South Yorkshire and Bassetlaw")
+        assert named.exit_code == 0, named.output
+        old = cli("subscribe", receiver.url + "?old", "--footprint", "Bedfordshire, Luton and Milton Keynes")
+        assert old.exit_code == 0, old.output
+        subs = {s["id"]: s["footprints"] for s in json.loads(cli("subscriptions", "--json").stdout)}
+        assert sorted(subs.values()) == [["QF7"], ["QHG", "S1Y5D"]]  # the code, and the 2026 successor
+        with Archive(cli.home) as archive:
+            add_event(archive, footprint="S1Y5D", title="Central East ICB Joint Forward Plan")
+        assert cli("deliver").exit_code == 0
+        assert len(receiver.requests) == 1  # the QHG subscription got the Central East event; QF7 did not
+    unknown = cli("subscribe", "x@example.org", "--footprint", "XXX")
+    assert unknown.exit_code == 2 and "unknown footprint 'XXX'" in unknown.output
+
+
 def test_webhook_subscribe_deliver_list_and_unsubscribe(cli):
     from storage import Archive
 

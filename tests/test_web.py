@@ -444,6 +444,25 @@ def test_subscribe_form_refuses_posts_without_a_valid_token(built: Built) -> Non
         assert archive.db.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0
 
 
+def test_subscribe_form_takes_a_name_and_refuses_an_unknown_one(built: Built) -> None:
+    client = TestClient(create_app(built.home, subscriptions=True, rate_limit=10))
+    form = client.get("/subscribe").text
+    assert "ODS" not in form and "Sheffield" in form
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    unknown = client.post("/subscribe", data={"email": "ann@example.org", "footprint": "Sheffeld", "csrf": token})
+    assert unknown.status_code == 400 and "did you mean QF7" in unknown.text
+    done = client.post("/subscribe", data={"email": "ann@example.org", "footprint": "Luton", "csrf": token})
+    assert done.status_code == 200, done.text
+    with Archive(built.home, readonly=True) as archive:
+        rows = archive._rows("SELECT footprints FROM subscriptions")
+    assert rows == [{"footprints": '["QHG", "S1Y5D"]'}]  # Luton's 2022 ICB, and the ICB that took it over
+    assert client.get("/api/events?footprint=sheffield").status_code == 200
+    refused = client.get("/api/events?footprint=Sheffeld")
+    assert refused.status_code == 400 and "QF7" in refused.text
+    moved = client.get("/footprints/Sheffield", follow_redirects=False)
+    assert moved.status_code == 302 and moved.headers["location"] == "/footprints/QF7"
+
+
 def test_subscribe_with_token_creates_a_pending_subscription_and_rate_limits(built: Built) -> None:
     # no SMTP server is configured: the subscription is recorded as pending, the page still answers
     client = TestClient(create_app(built.home, subscriptions=True, rate_limit=2))

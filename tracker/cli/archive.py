@@ -12,7 +12,7 @@ from rich.table import Table
 
 from storage import Archive
 from storage import DOCUMENT_KINDS, EVENT_KINDS, GENERATIONS
-from tracker.cli.common import err, fail, one_of, open_archive, out, print_json
+from tracker.cli.common import err, fail, footprint_code, one_of, open_archive, out, print_json
 
 app = typer.Typer()
 
@@ -21,13 +21,14 @@ app = typer.Typer()
 def documents(
     kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other.",
                                        callback=one_of("document kind", DOCUMENT_KINDS)),
-    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
 ) -> None:
     """List the documents in the archive.
 
     Example: stp-tracker documents --kind plan --json
     """
+    footprint = footprint_code(footprint)
     with open_archive(readonly=True) as archive:
         rows = archive.documents(kind=kind, footprint=footprint)
     if as_json:
@@ -148,7 +149,7 @@ def search(
     limit: int = typer.Option(20, "--limit", "-n"),
     kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other.",
                                        callback=one_of("document kind", DOCUMENT_KINDS)),
-    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     generation: Optional[str] = typer.Option(None, "--generation", help=", ".join(GENERATIONS) + ".",
                                              callback=one_of("generation", GENERATIONS)),
     seen_from: Optional[str] = typer.Option(None, "--from", help="Versions first seen on or after this date (YYYY-MM-DD)."),
@@ -159,6 +160,7 @@ def search(
 
     Example: stp-tracker search '"maternity unit" AND close*' --footprint QF7 --from 2016-01-01
     """
+    footprint = footprint_code(footprint)
     with open_archive(readonly=True) as archive:
         rows = archive.search_filtered(query, limit=limit, document_kind=kind, footprint=footprint,
                                        generation=generation, seen_from=seen_from, seen_to=seen_to)
@@ -177,7 +179,7 @@ def events(
     since: Optional[str] = typer.Option(None, "--since", help="ISO date or time, e.g. 2026-11-01."),
     kind: Optional[str] = typer.Option(None, "--kind", help="leaked, published, revised, replaced, withdrawn, reinstated (moved, baseline with --all).",
                                        callback=one_of("event kind", EVENT_KINDS)),
-    footprint: Optional[str] = typer.Option(None, "--footprint", help="ODS code, e.g. QF7."),
+    footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     include_all: bool = typer.Option(False, "--all", help="Also events that raise no alert (baseline, moved)."),
     historical: bool = typer.Option(False, "--historical", help="Events computed from backfilled web-archive captures instead of live crawls."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
@@ -186,6 +188,7 @@ def events(
 
     Example: stp-tracker events --footprint QF7 --since 2026-01-01 --json
     """
+    footprint = footprint_code(footprint)
     from storage import event_json
 
     with open_archive(readonly=True) as archive:

@@ -69,3 +69,36 @@ def one_of(name: str, valid: tuple[str, ...]) -> Callable[[Any], Any]:
         return value.strip().lower() if isinstance(value, str) else [v.strip().lower() for v in value]
 
     return check
+
+
+def footprint_code(value: str | None) -> str | None:
+    """A `--footprint` value (a code or any name the registry knows: STP, ICB, brand, council, place) as its code;
+    an unknown one ends the command (exit 2) with the nearest names."""
+    if value is None:
+        return None
+    from crawler.registry import UnknownFootprint, resolve_footprint
+
+    try:
+        return resolve_footprint(value).code
+    except UnknownFootprint as exc:
+        fail(str(exc), 2)
+    return None  # pragma: no cover - fail() raises
+
+
+def footprint_codes(values: list[str] | None) -> list[str] | None:
+    """Several `--footprint` values, each resolved as `footprint_code` does (order kept, duplicates dropped)."""
+    if not values:
+        return values
+    return list(dict.fromkeys(code for code in (footprint_code(v) for v in values) if code))
+
+
+def subscription_footprints(values: list[str] | None) -> list[str] | None:
+    """`subscribe --footprint` values as stored: each resolved code, and for a footprint that no longer exists (a
+    2022 ICB merged in April 2026) also the footprints of today that took it over, so the subscription follows the
+    successor (alerts match event footprints against this stored list)."""
+    from crawler.registry import current_footprints
+
+    codes = footprint_codes(values)
+    if not codes:
+        return codes
+    return list(dict.fromkeys(c for code in codes for c in (code, *current_footprints(code))))

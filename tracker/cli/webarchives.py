@@ -30,7 +30,9 @@ def select_sources(home: Path, sources_file: Path | None, names: list[str], foot
                              f"{' in ' + str(sources_file) if sources_file else ''}: see `stp-tracker sources list`")
         chosen = [s for s in chosen if s.name in names]
     if footprint:
-        code = footprint.upper()
+        from crawler.registry import resolve_footprint
+
+        code = resolve_footprint(footprint).code  # a code or any name; UnknownFootprint is a ValueError
         chosen = [s for s in chosen if (s.footprint or "").upper() == code
                   or code in [str(f).upper() for f in (s.options or {}).get("footprints", [])]]
     return chosen

@@ -22,6 +22,7 @@ from tracker.web.params import (
     _event_kinds,
     _footprint_table,
     _generations,
+    _footprint,
     _one_of,
     _registry_footprint,
     _search_params,
@@ -40,7 +41,14 @@ class PagesMixin:
         return self.render("home.html", footprints=_footprint_table(plans), counts=counts, events=events)
 
     def footprint_page(self, request: Request) -> Response:
-        code = request.path_params["code"][:40]
+        code = request.path_params["code"][:200]
+        if _registry_footprint(code) is None:  # /footprints/Sheffield: the footprint of that name, under its code
+            from crawler.registry import find_footprint
+            from starlette.responses import RedirectResponse
+
+            named = find_footprint(code)
+            if named is not None:
+                return RedirectResponse(f"/footprints/{named.code}", status_code=302)
         with self.archive() as archive:
             documents = archive.documents(footprint=code)
             events = [event_json(archive, e) for e in archive.events_latest(footprint=code, limit=50)]
@@ -170,7 +178,7 @@ class PagesMixin:
 
         base_url, configured = self._base_url()
         with self.archive() as archive:
-            body = atom_feed(archive, footprint=(request.query_params.get("footprint") or "")[:40] or None,
+            body = atom_feed(archive, footprint=_footprint(request.query_params.get("footprint")),
                              kind=_one_of(request.query_params.get("kind"), "event kind", EVENT_KINDS),
                              base_url=base_url)
         headers = {} if configured else {"X-STP-Base-URL": f"not configured: links use {base_url}; "

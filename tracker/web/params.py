@@ -82,6 +82,19 @@ def _one_of(value: str | None, name: str, valid: tuple[str, ...]) -> str | None:
         raise HTTPException(400, refused)
     return value.strip().lower() if value else None
 
+def _footprint(value: str | None) -> str | None:
+    """A footprint filter (a code or any name the registry knows) as its code; an unknown one is a 400 that names
+    the nearest footprints."""
+    value = (value or "").strip()[:200]
+    if not value:
+        return None
+    from crawler.registry import UnknownFootprint, resolve_footprint
+
+    try:
+        return resolve_footprint(value).code
+    except UnknownFootprint as exc:
+        raise HTTPException(400, str(exc)) from None
+
 def _search_params(request: Request) -> dict[str, Any]:
     q = request.query_params
     page = _int(q.get("page"), 1, 1, 500)
@@ -91,7 +104,7 @@ def _search_params(request: Request) -> dict[str, Any]:
     return {
         "q": query, "page": page, "offset": (page - 1) * PAGE_SIZE,
         "kind": _one_of(q.get("kind"), "document kind", DOCUMENT_KINDS),
-        "footprint": (q.get("footprint") or "")[:40] or None,
+        "footprint": _footprint(q.get("footprint")),
         "generation": _one_of(q.get("generation"), "generation", GENERATIONS),
         "from": _date(q.get("from"), "from"), "to": _date(q.get("to"), "to"),
     }
@@ -100,7 +113,7 @@ def _event_filters(request: Request) -> dict[str, Any]:
     q = request.query_params
     return {
         "kind": _one_of(q.get("kind"), "event kind", EVENT_KINDS),
-        "footprint": (q.get("footprint") or "")[:40] or None,
+        "footprint": _footprint(q.get("footprint")),
         "generation": _one_of(q.get("generation"), "generation", GENERATIONS),
         "document_id": _int(q.get("document")), "since": _date(q.get("since"), "since"),
         "until": _date(q.get("until"), "until"), "include_all": q.get("all") in ("1", "true", "yes", "on"),

@@ -68,9 +68,18 @@ class SubscribeMixin:
             return [v for v in (str(x).strip() for x in form.getlist(name)) if v][:20]
 
         keywords = [k.strip() for k in str(form.get("keywords") or "").split(",") if k.strip()][:20]
+        from crawler.registry import UnknownFootprint, current_footprints, resolve_footprint
+
+        codes: list[str] = []
+        for value in values("footprint"):  # a code or any name; a merged ICB's old code follows its successor
+            try:
+                code = resolve_footprint(value[:200]).code
+            except UnknownFootprint as exc:
+                return str(exc)
+            codes.extend((code, *current_footprints(code)))
         with self.archive(readonly=False) as archive:
             try:
-                return subscribe(archive, AlertSettings.from_home(self.home), address, footprints=values("footprint"),
+                return subscribe(archive, AlertSettings.from_home(self.home), address, footprints=list(dict.fromkeys(codes)),
                                  kinds=values("kind"), generations=values("generation"), keywords=keywords,
                                  digest=str(form.get("digest") or "") or None)
             except (AddressError, ValueError) as exc:
