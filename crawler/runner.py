@@ -59,12 +59,13 @@ class CrawlSummary:
 def _source_error(stats: SourceStats) -> str | None:
     """Why a source counts as failed in this crawl, in one line; None if it answered."""
     if stats.good_responses:
-        return None
+        return stats.problem
+    early = f" ({stats.stopped_early})" if stats.stopped_early else ""
     if stats.error_counts:
         error, _ = stats.error_counts.most_common(1)[0]
-        return f"unreachable: {error}" if is_network_error(error) else f"no response: {error}"
+        return (f"unreachable: {error}" if is_network_error(error) else f"no response: {error}") + early
     if stats.http_errors:
-        return f"every request was answered with an HTTP error (first: {stats.first_http_error})"
+        return f"every request was answered with an HTTP error (first: {stats.first_http_error}){early}"
     return "nothing was fetched (no request was made)"
 
 

@@ -41,7 +41,7 @@ register_kind(SourceKind("page", 0, "one page (or one document) watched on its o
 # Council committee systems (crawler/spiders/moderngov.py, cmis.py). Their options: what the built-in registry
 # records about the council(s), and what steers the crawl (checked by crawler.spiders.moderngov.committee_options).
 REGISTRY_OPTIONS = ("footprints", "councils", "council_names", "platform", "base_url", "abolished", "title", "note")
-COMMITTEE_OPTIONS = ("lookback_months", "lookahead_days", "committees", "all_committees", "keywords", "rss",
+COMMITTEE_OPTIONS = ("max_pages", "lookback_months", "lookahead_days", "committees", "all_committees", "keywords", "rss",
                      "max_meetings")
 register_kind(SourceKind(
     "moderngov", 2, "a council's ModernGov committee site: focus committees' meetings in a look-back window, "

@@ -100,6 +100,9 @@ class Extraction:
     error: str | None = None
     flags: list[str] = field(default_factory=list)  # e.g. "truncated", "partial_text_layer"
     meta: dict[str, Any] = field(default_factory=dict)
+    # Headings, paragraphs, lists and tables (rows of cells) by page: the JSON shape documented in
+    # tracker/meaning/layout.py ({"version": 1, "source": ..., "blocks": [...]}); None when not read.
+    structure: dict[str, Any] | None = None
 
 
 @dataclass

@@ -336,6 +336,17 @@ def _m007_footprints(db: sqlite_utils.Database) -> None:
 
 
 # Append only: a released migration is never edited, a new one is added after it.
+def _m008_structure(db: sqlite_utils.Database) -> None:
+    """Document structure (headings, paragraphs, lists, tables as rows and cells) with each extraction, as JSON
+    (shape in tracker/meaning/layout.py); versions find theirs through blobs.text_sha256."""
+    db.executescript(
+        """
+        ALTER TABLE blobs ADD COLUMN structure TEXT;
+        CREATE INDEX IF NOT EXISTS blobs_text ON blobs(text_sha256);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_archive,
     _m002_alerts,
@@ -344,6 +355,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m005_preservations,
     _m006_document_url_index,
     _m007_footprints,
+    _m008_structure,
 ]
 
 

@@ -6,10 +6,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from storage import event_json
+from storage import DOCUMENT_KINDS, event_json
 from tracker.research import document_json, version_json
-from storage import DOCUMENT_KINDS
-from tracker.web.params import PAGE_SIZE, _event_filters, _footprint, _int, _one_of, _search_params
+from tracker.web.params import (
+    PAGE_SIZE,
+    _event_filters,
+    _footprint,
+    _int,
+    _one_of,
+    _search_params,
+)
 
 
 class ApiMixin:

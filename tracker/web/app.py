@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from storage import Archive, ArchiveError
 from tracker.meaning import footprint_name
+from tracker.web import life
 from tracker.web.api import ApiMixin
 from tracker.web.pages import PagesMixin
 from tracker.web.params import TEMPLATES, _IdConvertor, snippet_html
@@ -46,6 +47,7 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(safe_href=safe_href, snippet=snippet_html, day=lambda v: (v or "")[:10],
+                                in_words=life.in_words,
                                 footprint_name=footprint_name)
         self.env.globals.update(subscriptions=subscriptions, feed=True)
         self.diffs = _DiffCache()
@@ -91,9 +93,11 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
             Route("/versions/{version_id:id}", self.version_page),
             Route("/versions/{version_id:id}/raw", self.version_raw),
             Route("/diff/{a:id}/{b:id}", self.diff_page),
+            Route("/compare", self.compare),
             Route("/search", self.search_page),
             Route("/events", self.events_page),
             Route("/feed.atom", self.feed),
+            Route("/feed", self.feed_page),
             Route("/subscribe", self.subscribe, methods=["GET", "POST"]),
             Route("/alerts/{action:str}/{token:str}", self.token_action, methods=["GET", "POST"]),
             Route("/api/documents", self.api_documents),

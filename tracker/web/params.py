@@ -19,10 +19,12 @@ MAX_QUERY_CHARS = 500
 PAGE_SIZE = 20
 SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"  # never in normalised text; become <mark> after escaping
 
+
 class _IdConvertor(IntegerConvertor):
     """Ids in paths: at most 18 digits, so a longer one is a plain 404 instead of an overflow in SQLite."""
 
     regex = "[0-9]{1,18}"
+
 
 def snippet_html(snippet: str | None) -> Markup:
     """A search snippet escaped, then its match markers turned into <mark> (never the text's own markup)."""
@@ -31,6 +33,7 @@ def snippet_html(snippet: str | None) -> Markup:
         text = text.replace(SNIPPET_OPEN, "").replace(SNIPPET_CLOSE, "")
     escaped = str(escape(text))
     return Markup(escaped.replace(SNIPPET_OPEN, "<mark>").replace(SNIPPET_CLOSE, "</mark>"))
+
 
 def _int(value: str | None, default: int | None = None, lo: int = 0, hi: int = 10**12) -> int | None:
     if value is None or value == "":
@@ -41,6 +44,7 @@ def _int(value: str | None, default: int | None = None, lo: int = 0, hi: int = 1
         raise HTTPException(400, f"not a whole number: {value[:40]!r}") from None
     return min(max(number, lo), hi)
 
+
 def _date(value: str | None, name: str) -> str | None:
     if not value:
         return None
@@ -50,16 +54,20 @@ def _date(value: str | None, name: str) -> str | None:
         raise HTTPException(400, f"{name} must be a date like 2026-01-31, not {value[:40]!r}") from None
     return value[:32]
 
+
 def _generations() -> tuple[str, ...]:
     return GENERATIONS
 
+
 def _event_kinds() -> tuple[str, ...]:
     return EVENT_KINDS
+
 
 def _registry_footprint(code: str) -> Any:
     from crawler.registry import footprints
 
     return footprints().get(code)
+
 
 def _footprint_table(plans: list[dict]) -> list[dict[str, Any]]:
     """One row per footprint (every one in the registry, plus any other code the archive has), plans by generation."""
@@ -109,6 +117,7 @@ def _search_params(request: Request) -> dict[str, Any]:
         "from": _date(q.get("from"), "from"), "to": _date(q.get("to"), "to"),
     }
 
+
 def _event_filters(request: Request) -> dict[str, Any]:
     q = request.query_params
     return {
@@ -119,3 +128,22 @@ def _event_filters(request: Request) -> dict[str, Any]:
         "until": _date(q.get("until"), "until"), "include_all": q.get("all") in ("1", "true", "yes", "on"),
         "before_id": _int(q.get("before")),
     }
+
+
+
+def footprint_choices() -> list[tuple[str, str]]:
+    """(code, name) of every footprint in the registry, by name, for a <select>."""
+    from crawler.registry import footprints
+
+    return sorted(((code, fp.name) for code, fp in footprints().items()), key=lambda pair: pair[1])
+
+
+def group_by_document(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Search hits as one entry per document, its matching versions under it, in the order of the best hit."""
+    groups: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        group = groups.setdefault(row["document_id"], {
+            "document_id": row["document_id"], "title": row.get("title"), "footprint": row.get("footprint"),
+            "generation": row.get("generation"), "kind": row.get("kind"), "versions": []})
+        group["versions"].append(row)
+    return list(groups.values())

@@ -60,15 +60,17 @@ class SubscribeMixin:
             "sent until you do."))
 
     def _do_subscribe(self, address: str, form: Any) -> Any:
-        from alerts import AddressError
-        from alerts import AlertSettings
-        from alerts import subscribe
+        from alerts import AddressError, AlertSettings, subscribe
 
         def values(name: str) -> list[str]:
             return [v for v in (str(x).strip() for x in form.getlist(name)) if v][:20]
 
         keywords = [k.strip() for k in str(form.get("keywords") or "").split(",") if k.strip()][:20]
-        from crawler.registry import UnknownFootprint, current_footprints, resolve_footprint
+        from crawler.registry import (
+            UnknownFootprint,
+            current_footprints,
+            resolve_footprint,
+        )
 
         codes: list[str] = []
         for value in values("footprint"):  # a code or any name; a merged ICB's old code follows its successor
@@ -106,8 +108,7 @@ class SubscribeMixin:
         return self.render("message.html", title="Subscription", message=message)
 
     def _do_token_action(self, action: str, token: str) -> str:
-        from alerts import AddressError
-        from alerts import confirm, unsubscribe
+        from alerts import AddressError, confirm, unsubscribe
 
         with self.archive(readonly=False) as archive:
             try:
