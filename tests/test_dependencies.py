@@ -11,7 +11,8 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = ("crawler", "storage", "tracker", "alerts")
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+OURS = tuple(PYPROJECT["tool"]["importlinter"]["root_packages"])  # crawler, storage, tracker, alerts, ...
 # Declared but imported by no module of ours, each for a reason.
 NOT_IMPORTED = {
     "lxml-html-clean": "justext (trafilatura's boilerplate remover) imports lxml.html.clean",
@@ -24,7 +25,7 @@ def _name(requirement: str) -> str:
 
 
 def declared(group: str | None = None) -> set[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project = PYPROJECT["project"]
     requirements = project["dependencies"] if group is None else project["optional-dependencies"][group]
     return {_name(r) for r in requirements}
 
