@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # sqlite-utils costs ~70 ms to import: only an opened Archive
     import sqlite_utils
 
 
+class ArchiveError(Exception):
+    """The archive cannot be opened, read or written: says which file and why."""
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
