@@ -16,7 +16,8 @@ RESEMBLES = 0.2  # containment above which a non-plan text at a plan's URL is st
 
 
 class Fingerprints:
-    """Fingerprints of known plan texts, computed once per analysis."""
+    """Fingerprints of texts: made once per text and stored with it in the archive (`identity.pack`), kept in
+    memory for one analysis."""
 
     def __init__(self, archive: Archive):
         self.archive = archive
@@ -24,7 +25,13 @@ class Fingerprints:
 
     def of(self, text_sha: str, text: str | None = None) -> frozenset[int]:
         if text_sha not in self.cache:
-            self.cache[text_sha] = identity.fingerprint(text if text is not None else self.archive.text(text_sha) or "")
+            stored = self.archive.text_fingerprint(text_sha, identity.METHOD)
+            if stored is not None:
+                self.cache[text_sha] = identity.unpack(stored)
+            else:
+                made = identity.fingerprint(text if text is not None else self.archive.text(text_sha) or "")
+                self.archive.save_text_fingerprint(text_sha, identity.METHOD, identity.pack(made))
+                self.cache[text_sha] = made
         return self.cache[text_sha]
 
 
@@ -147,8 +154,7 @@ def _find_document(archive: Archive, fetch: dict, text_sha: str, text: str, sour
     for candidate in archive.documents(kind="plan", footprint=footprint):
         if verdict.generation not in (None, "unknown") and candidate["generation"] not in (None, "unknown", verdict.generation):
             continue  # a successor plan is a new document, never a revision of its predecessor
-        if any(s["crawl_id"] == fetch["crawl_id"] and s["source"] == fetch["source"] and s["url"] != fetch["url"]
-               for s in archive.sightings_of(candidate["id"])):
+        if archive.seen_elsewhere_in_crawl(candidate["id"], fetch["crawl_id"], fetch["source"], fetch["url"]):
             continue  # served at another URL of this source in this very crawl: two documents, however alike
         current = candidate["current_version_id"]
         version = archive.version(current) if current else None
