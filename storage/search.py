@@ -117,11 +117,12 @@ class SearchMixin(ArchiveBase):
 
     def _rank_filtered(self, query: str, clauses: list[str], params: dict[str, Any],
                        doc_filters: dict[str, Any]) -> list[dict[str, Any]]:
-        """Filtered search: the newest matching texts that pass the filters (at most RANK_NEWEST), found without
-        joining every match; then bm25 over the newest matches down to the oldest of them, and only those join
+        """Filtered search: the newest matching texts that pass the filters (a tenth of RANK_NEWEST), found
+        without joining every match; then bm25 over the newest matches down to the oldest of them, and only those join
         their versions and documents. Filters that pass few documents (a footprint, a generation) list their
         texts first, by index, and meet the matches in memory; filters that pass many are checked on the
         newest matches a chunk at a time."""
+        # A fixed number for the first pages (so that page 2 ranks the same candidates as page 1), more past them.
         wanted = max(self.RANK_NEWEST // 10, 4 * (params["limit"] + params["offset"]))
         where = " AND ".join(clauses)
         filter_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
@@ -149,13 +150,15 @@ class SearchMixin(ArchiveBase):
                 f"SELECT t.rowid FROM {first} CROSS JOIN texts t ON t.sha256 = v.text_sha256 WHERE {where}",
                 filter_params)}
             if allowed:
-                low = min(allowed)
-                for r in self._rows("SELECT rowid FROM texts_fts WHERE texts_fts MATCH ? AND rowid >= ? "
-                                    "ORDER BY rowid DESC", [query, low]):
-                    if r["rowid"] in allowed:
-                        candidates.append(r["rowid"])
+                # A cursor, read only as far as needed: FTS5 walks the matches newest first without scoring them.
+                matches = self.db.execute("SELECT rowid FROM texts_fts WHERE texts_fts MATCH ? AND rowid >= ? "
+                                          "ORDER BY rowid DESC", [query, min(allowed)])
+                for (rowid,) in matches:
+                    if rowid in allowed:
+                        candidates.append(rowid)
                         if len(candidates) >= wanted:
                             break
+                matches.close()
         else:
             # Many pass: walk the matches newest first, checking the filters a chunk at a time.
             share = min(doc_share, date_share)
@@ -177,17 +180,16 @@ class SearchMixin(ArchiveBase):
         if not candidates:
             return []
         chosen = set(candidates)
-        scored = [(r["rank"], r["rowid"]) for r in self._rows(
-            "SELECT rowid, bm25(texts_fts) AS rank FROM texts_fts WHERE texts_fts MATCH ? AND rowid >= ?",
-            [query, min(candidates)]) if r["rowid"] in chosen]
-        scored.sort()
+        scored = sorted((rank, rowid) for rowid, rank in self.db.execute(
+            "SELECT rowid, bm25(texts_fts) FROM texts_fts WHERE texts_fts MATCH ? AND rowid >= ?",
+            [query, min(candidates)]) if rowid in chosen)
         return self._rows(
             "WITH ranked AS (SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS rowid, "
             "json_extract(value, '$[1]') AS rank FROM json_each(:ranked)) "
             "SELECT v.id AS version_id, v.document_id, t.rowid AS text_rowid, d.title, d.kind, d.footprint, "
             "d.generation, v.first_seen_at, v.last_seen_at, r.rank AS rank "
-            "FROM ranked r JOIN texts t ON t.rowid = r.rowid JOIN versions v ON v.text_sha256 = t.sha256 "
-            f"JOIN documents d ON d.id = v.document_id WHERE {where} ORDER BY r.rank, v.id "
+            "FROM ranked r CROSS JOIN texts t ON t.rowid = r.rowid CROSS JOIN versions v ON v.text_sha256 = t.sha256 "
+            f"CROSS JOIN documents d ON d.id = v.document_id WHERE {where} ORDER BY r.rank, v.id "
             "LIMIT :limit OFFSET :offset",
             {**params, "ranked": json.dumps([[rowid, rank] for rank, rowid in scored])},
         )
