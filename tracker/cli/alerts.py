@@ -37,11 +37,13 @@ app = typer.Typer()
 
 
 def opened() -> Iterator[tuple[Archive, alerts.AlertSettings]]:
+    from tracker import ConfigError, alert_settings
+
     home = get_home()
     try:
-        settings = alerts.AlertSettings.from_home(home)
+        settings = alert_settings(home)
         archive = Archive(home)
-    except (alerts.AlertsConfigError, ArchiveError) as exc:
+    except (ConfigError, ArchiveError) as exc:
         raise _fail(str(exc)) from None
     from tracker import copy_footprint_names
 

@@ -257,9 +257,11 @@ class PagesMixin:
     def _base_url(self) -> tuple[str, bool]:
         """Where links in feeds point, and whether the operator said so: [alerts] base_url in config.toml, else
         the address this server was started on (never the request's Host header, which any client can set)."""
-        from alerts import DEFAULT_BASE_URL, AlertSettings
+        from alerts import DEFAULT_BASE_URL
 
-        configured = AlertSettings.from_home(self.home).base_url
+        from tracker import alert_settings
+
+        configured = alert_settings(self.home).base_url  # a bad [alerts] table: an error page saying so
         if configured and configured != DEFAULT_BASE_URL:
             return configured.rstrip("/"), True
         return (self.server_url or DEFAULT_BASE_URL).rstrip("/"), False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
-import os
 import re
 import time
 import urllib.error
@@ -59,12 +58,8 @@ class BackfillConfig:
     def load(cls, home: Path | None = None) -> BackfillConfig:
         from tracker import ConfigError, settings_table
 
-        config, where = settings_table(cls, home, "backfill")
-        for name, env in ENV_NAMES.items():
-            if os.environ.get(env):
-                setattr(config, name, os.environ[env])
-        if os.environ.get("STP_TRACKER_BACKFILL_DELAY"):
-            config.delay = float(os.environ["STP_TRACKER_BACKFILL_DELAY"])
+        config, where = settings_table(cls, home, "backfill",
+                                       env={**ENV_NAMES, "delay": "STP_TRACKER_BACKFILL_DELAY"})
         unknown = set(config.archives) - {"wayback", "ukgwa"}
         if unknown:
             raise ConfigError(f"{where}: [backfill] archives: unknown {sorted(unknown)} (wayback, ukgwa)")
