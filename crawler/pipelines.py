@@ -34,6 +34,7 @@ class SourceStats:
     error_counts: Counter = field(default_factory=Counter)
     first_http_error: str | None = None
     archive_error: str | None = None  # a fetch could not be recorded (disk full, read-only home): the source stopped
+    closed_reason: str | None = None  # why Scrapy closed the source's spider (closespider_timeout: out of budget)
 
     def add(self, fetch: Fetch, new_blob: bool) -> None:
         self.fetches += 1
