@@ -77,7 +77,7 @@ def run_on_reactor(main: Callable[[], Awaitable[T]], *, stop_on_signals: bool = 
     from twisted.internet.error import ReactorNotRunning
 
     if _used or reactor.running:  # type: ignore[attr-defined]
-        raise ReactorError("the reactor has already run in this process (Twisted's reactor cannot restart): "
+        raise ReactorError("the reactor runs once per process and has already run (Twisted's reactor cannot restart): "
                            "run several sources in one call, or await run_crawl() inside the running reactor")
     _used = True
     outcome: dict[str, Any] = {}
