@@ -84,7 +84,8 @@ _CAUSE_WORDS = {  # cause class -> (one, several)
     "redirects": ("redirect loop", "redirect loops"), "budget": ("out of time", "out of time"),
     "stopped": ("stopped", "stopped"), "crawl failed": ("crawl failure", "crawl failures"),
     "archive": ("archive write failure", "archive write failures"),
-    "nothing fetched": ("nothing fetched", "nothing fetched"), "other": ("other failure", "other failures"),
+    "nothing fetched": ("nothing fetched", "nothing fetched"),
+    "led nowhere": ("answered but led nowhere", "answered but led nowhere"), "other": ("other failure", "other failures"),
 }
 
 
@@ -121,12 +122,13 @@ def _source_cause(stats: SourceStats) -> str:
 def _source_error(stats: SourceStats) -> str | None:
     """Why a source counts as failed in this crawl, in one line; None if it answered."""
     if stats.good_responses:
-        return None
+        return stats.problem
+    early = f" ({stats.stopped_early})" if stats.stopped_early else ""
     if stats.error_counts:
         error, _ = stats.error_counts.most_common(1)[0]
-        return f"unreachable: {error}" if is_network_error(error) else f"no response: {error}"
+        return (f"unreachable: {error}" if is_network_error(error) else f"no response: {error}") + early
     if stats.http_errors:
-        return f"every request was answered with an HTTP error (first: {stats.first_http_error})"
+        return f"every request was answered with an HTTP error (first: {stats.first_http_error}){early}"
     return "nothing was fetched (no request was made)"
 
 
@@ -203,7 +205,7 @@ async def run_crawl(sources: list[Source], archive: Any, *, settings: dict[str, 
             cause = None
             if error is not None:
                 cause = ("crawl failed" if s.name in failures else "archive" if st.archive_error
-                         else _source_cause(st))
+                         else "led nowhere" if st.good_responses else _source_cause(st))
             note = None
             if st.closed_reason == "closespider_timeout":
                 note = f"cut short: its time budget ran out ({budget:g} s, CLOSESPIDER_TIMEOUT)"

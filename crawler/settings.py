@@ -89,6 +89,16 @@ def crawl_settings(**overrides: Any) -> dict[str, Any]:
         "DEPTH_STATS_VERBOSE": False,
         "LOGSTATS_INTERVAL": 60.0,
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
+        # Before the retry middleware (550) on the way out, after it on the way back: sees each URL's final answer.
+        # The redirect guard first (before robots.txt at 100): a redirect to a private address the source does not
+        # name is never followed.
+        "DOWNLOADER_MIDDLEWARES": {"crawler.guard.RedirectGuardMiddleware": 40,
+                                   "crawler.spiders.base.FailingSourceMiddleware": 50},
+        # Budgets of one source in one crawl (crawler/spiders/base.py, site.py); options.max_pages overrides the first.
+        "STP_PAGE_BUDGET": 500,
+        "STP_DOCUMENT_BUDGET": 3000,
+        "STP_PAGES_PER_SHAPE": 50,
+        "STP_FAILING_SOURCE_STOP_AFTER": 5,
     }
     settings.update(overrides)
     return settings

@@ -41,7 +41,7 @@ register_kind(SourceKind("page", 0, "one page (or one document) watched on its o
 # Council committee systems (crawler/spiders/moderngov.py, cmis.py). Their options: what the built-in registry
 # records about the council(s), and what steers the crawl (checked by crawler.spiders.moderngov.committee_options).
 REGISTRY_OPTIONS = ("footprints", "councils", "council_names", "platform", "base_url", "abolished", "title", "note")
-COMMITTEE_OPTIONS = ("lookback_months", "lookahead_days", "committees", "all_committees", "keywords", "rss",
+COMMITTEE_OPTIONS = ("max_pages", "lookback_months", "lookahead_days", "committees", "all_committees", "keywords", "rss",
                      "max_meetings")
 register_kind(SourceKind(
     "moderngov", 2, "a council's ModernGov committee site: focus committees' meetings in a look-back window, "
@@ -200,7 +200,7 @@ def source_from_dict(raw: Mapping[str, Any], *, origin: str = "<sources>", index
             raise check.fail(f"options.{extra[0]}", f"not an option of a {kind!r} source")
     return Source(
         name=name,
-        footprint=check.string("footprint"),
+        footprint=_footprint_code(check.string("footprint")),
         kind=kind,
         official=official,
         start_urls=start_urls,
@@ -244,3 +244,14 @@ def load_sources(path: str | Path) -> list[Source]:
     if not isinstance(items, list):
         raise SourceError(f"{path}: `source` must be an array of tables: write [[source]], not [source]")
     return sources_from_dicts(items, origin=str(path))
+
+
+def _footprint_code(text: str | None) -> str | None:
+    """A source's footprint as the registry's code when it names one ("South Yorkshire and Bassetlaw" -> QF7);
+    a code the registry does not know is kept as written (an operator's own area)."""
+    if not text:
+        return text
+    from .registry import find_footprint
+
+    found = find_footprint(text)
+    return found.code if found is not None else text

@@ -40,6 +40,44 @@ def test_every_command_has_help_with_an_example(cli):
         assert "Example" in result.output, command
 
 
+@pytest.mark.parametrize("args, wanted", [
+    (["subscribe", "campaign@example.org", "--kind", "revisd"], "choose from leaked, published, revised"),
+    (["subscribe", "campaign@example.org", "--kind", "moved"], "choose from leaked"),  # recorded, never sent
+    (["subscribe", "campaign@example.org", "--generation", "2019-fiveyear"], "2019-five-year"),
+    (["feed", "--kind", "revisd"], "unknown event kind 'revisd'"),
+    (["events", "--kind", "revisd"], "unknown event kind 'revisd'"),
+    (["documents", "--kind", "plans"], "choose from plan, page, other"),
+    (["search", "beds", "--generation", "2019-fiveyear"], "unknown generation '2019-fiveyear'"),
+    (["search", "beds", "--kind", "plans"], "unknown document kind"),
+])
+def test_unknown_kinds_and_generations_are_refused_with_the_valid_ones(cli, args, wanted):
+    result = cli(*args)
+    assert result.exit_code != 0 and wanted in " ".join(result.output.split()), result.output
+    from storage import Archive
+
+    if cli.home.exists():
+        with Archive(cli.home, readonly=True) as archive:
+            assert archive.db.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0
+
+
+def test_subscription_by_name_and_to_a_merged_icb_follows_its_successor(cli):
+    from storage import Archive
+
+    with WebhookReceiver() as receiver:
+        named = cli("subscribe", receiver.url, "--footprint", "South Yorkshire and Bassetlaw")
+        assert named.exit_code == 0, named.output
+        old = cli("subscribe", receiver.url + "?old", "--footprint", "Bedfordshire, Luton and Milton Keynes")
+        assert old.exit_code == 0, old.output
+        subs = {s["id"]: s["footprints"] for s in json.loads(cli("subscriptions", "--json").stdout)}
+        assert sorted(subs.values()) == [["QF7"], ["QHG", "S1Y5D"]]  # the code, and the 2026 successor
+        with Archive(cli.home) as archive:
+            add_event(archive, footprint="S1Y5D", title="Central East ICB Joint Forward Plan")
+        assert cli("deliver").exit_code == 0
+        assert len(receiver.requests) == 1  # the QHG subscription got the Central East event; QF7 did not
+    unknown = cli("subscribe", "x@example.org", "--footprint", "XXX")
+    assert unknown.exit_code == 2 and "unknown footprint 'XXX'" in unknown.output
+
+
 def test_webhook_subscribe_deliver_list_and_unsubscribe(cli):
     from storage import Archive
 

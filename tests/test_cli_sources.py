@@ -32,9 +32,10 @@ def as_json(result: Any) -> list[dict[str, Any]]:
 def test_footprints(home: Path) -> None:
     rows = as_json(run(home, "footprints", "--json"))
     by_code = {r["code"]: r for r in rows}
-    assert len(rows) == 45
+    assert len(rows) == 51  # 44 STPs, 42 ICBs of 2022, 36 of 2026, sharing codes where they carried over
     syb = by_code["QF7"]
-    assert syb["name"] == "NHS South Yorkshire Integrated Care Board" and syb["types"] == ["stp-2016", "icb-2022"]
+    assert syb["name"] == "NHS South Yorkshire Integrated Care Board"
+    assert syb["types"] == ["stp-2016", "icb-2022", "icb-2026"]
     assert syb["successors"][0] == "QF7" and "QT1" in syb["successors"]  # Bassetlaw moved to Nottinghamshire
     assert syb["publishers"] >= 1 and syb["councils"] >= 4
     stps = {r["code"]: r for r in as_json(run(home, "footprints", "--json", "--type", "stp-2016"))}
@@ -42,8 +43,47 @@ def test_footprints(home: Path) -> None:
     table = run(home, "footprints", "--type", "icb-2022")
     assert table.exit_code == 0 and "QHM" in table.stdout and "STP-E54000045" not in table.stdout
     bad = run(home, "footprints", "--type", "stp-2019")
-    assert bad.exit_code == 2 and "use stp-2016 or icb-2022" in bad.stderr
+    assert bad.exit_code == 2 and "use stp-2016, icb-2022, icb-2026" in bad.stderr
     assert "Example: stp-tracker footprints" in run(home, "footprints", "--help").stdout
+
+
+@pytest.mark.parametrize("query, code", [("Sheffield", "QF7"), ("Humber, Coast and Vale", "QOQ"), ("qf7", "QF7"),
+                                         ("Together We're Better", "QNC"), ("Central East", "S1Y5D")])
+def test_footprints_by_any_name(home: Path, query: str, code: str) -> None:
+    (row,) = as_json(run(home, "footprints", query, "--json"))
+    assert row["code"] == code
+    table = run(home, "footprints", query)
+    assert table.exit_code == 0 and code in table.stdout
+
+
+def test_footprints_json_carries_names_and_succession(home: Path) -> None:
+    (syb,) = as_json(run(home, "footprints", "QF7", "--json"))
+    assert syb["stp_2016_name"] == "South Yorkshire and Bassetlaw" and "SYB" in syb["aliases"]
+    (hcv,) = as_json(run(home, "footprints", "QOQ", "--json"))
+    assert hcv["stp_2016_name"] == "Humber, Coast and Vale"
+    assert any(p["from"] == "QWO" for p in hcv["predecessor_links"])  # Harrogate came over in 2020
+    (blmk,) = as_json(run(home, "footprints", "QHG", "--json"))
+    assert blmk["current"] is False and blmk["current_footprints"] == ["S1Y5D"]
+    assert "S1Y5D" in blmk["successors"]
+    (central,) = as_json(run(home, "footprints", "S1Y5D", "--json"))
+    assert set(central["predecessors"]) == {"QHG", "QUE", "QM7"} and central["types"] == ["icb-2026"]
+    several = as_json(run(home, "footprints", "yorkshire", "--json"))
+    assert {"QF7", "QOQ", "QWO"} <= {r["code"] for r in several}
+    none = run(home, "footprints", "South Yorkshre")
+    assert none.exit_code == 1 and "did you mean QF7" in none.stderr
+
+
+def test_footprint_options_take_names_and_refuse_unknown_ones(home: Path) -> None:
+    sources = as_json(run(home, "sources", "list", "--footprint", "Sheffield", "--json"))
+    assert sources and all("QF7" in s["footprints"] for s in sources)
+    for command in (["events"], ["documents"], ["search", "plan"], ["feed"], ["sources", "list"],
+                    ["subscribe", "x@example.org"]):
+        bad = run(home, *command, "--footprint", "South Yorkshre and Basetlaw")
+        assert bad.exit_code == 2, command
+        assert "did you mean QF7, South Yorkshire and Bassetlaw" in bad.stderr, command
+    assert run(home, "init").exit_code == 0
+    assert as_json(run(home, "events", "--footprint", "qf7", "--json")) == []
+    assert as_json(run(home, "documents", "--footprint", "South Yorkshire and Bassetlaw", "--json")) == []
 
 
 def _set_up_health(home: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from crawler.registry import (
-    DEFAULT_SCHEDULES, councils, default_sources, find_footprint, footprints, places, publishers,
+    DEFAULT_SCHEDULES, UnknownFootprint, councils, current_footprints, default_sources, find_footprint, footprints,
+    places, publishers, resolve_footprint, search_footprints,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,13 +35,33 @@ def test_44_stp_footprints_and_42_icbs() -> None:
     assert len(stps) == 44
     assert len(icbs) == 42
     # 41 codes carried over from STP to ICB; QHM is ICB-only; three pre-2018 STPs have synthetic keys
-    assert sum(1 for fp in fps.values() if fp.types == ("stp-2016", "icb-2022")) == 41
+    assert sum(1 for fp in fps.values() if {"stp-2016", "icb-2022"} <= set(fp.types)) == 41
     synthetic = sorted(code for code, fp in fps.items() if fp.synthetic_code)
     assert synthetic == ["STP-E54000045", "STP-E54000046", "STP-E54000047"]
     for code in synthetic:
-        assert fps[code].types == ("stp-2016",)
+        assert fps[code].types == ("stp-2016",) and not fps[code].is_current
         assert any("synthetic key" in note for note in fps[code].notes)
         assert any(link["to"] == "QHM" and link["when"] == "2018-08" for link in fps[code].successors)
+
+
+def test_36_icbs_of_2026_with_mergers_and_clusters() -> None:
+    fps = footprints()
+    icbs26 = {code for code, fp in fps.items() if "icb-2026" in fp.types}
+    assert len(icbs26) == 36
+    new = {code for code in icbs26 if "icb-2022" not in fps[code].types}
+    assert new == {"S1Y5D", "D7T5G", "T6Y0W", "Z9B2Z", "S0E4D", "S9B9J"}
+    gone = {code for code, fp in fps.items() if "icb-2022" in fp.types and not fp.is_current}
+    assert gone == {"QH8", "QHG", "QJG", "QM7", "QMJ", "QMM", "QNQ", "QNX", "QRV", "QU9", "QUE", "QXU"}
+    central_east = fps["S1Y5D"]
+    assert central_east.name == "NHS Central East Integrated Care Board"
+    assert {p["from"] for p in central_east.predecessors} == {"QHG", "QUE", "QM7"}
+    assert all(p["when"] == "2026-04" for p in central_east.predecessors)
+    assert any(s["to"] == "S1Y5D" and s["part"].startswith("whole") for s in fps["QHG"].successors)
+    # Suffolk and North East Essex split in two; Frimley in three (HIOW took its Hampshire part)
+    assert {s["to"] for s in fps["QJG"].successors if s["when"] == "2026-04"} == {"D7T5G", "T6Y0W"}
+    assert {s["to"] for s in fps["QNQ"].successors if s["when"] == "2026-04"} == {"S0E4D", "S9B9J", "QRL"}
+    assert fps["QT1"].cluster == fps["QJ2"].cluster == fps["QJM"].cluster == "DLN"
+    assert fps["QF7"].is_current and fps["QF7"].cluster is None
 
 
 def test_footprint_records_carry_history_and_boundary_moves() -> None:
@@ -88,6 +109,12 @@ def test_every_footprint_has_an_official_publisher() -> None:
     ("NTWND", "STP-E54000046"),
     ("E54000045", "STP-E54000045"),
     ("02P", "QF7"),  # sub-ICB location (old CCG code)
+    ("Sheffield", "QF7"),  # a place lying in one footprint
+    ("Sheffield City Council", "QF7"),  # a council
+    ("Humber, Coast and Vale", "QOQ"),  # 2016 STP name
+    ("Central East", "S1Y5D"),  # 2026 ICB
+    ("NHS Surrey and Sussex Integrated Care Board", "S9B9J"),
+    ("W&NL ICB", "Z9B2Z"),  # 2026 alternative name
 ])
 def test_find_footprint(query: str, code: str) -> None:
     found = find_footprint(query)
@@ -97,6 +124,30 @@ def test_find_footprint(query: str, code: str) -> None:
 @pytest.mark.parametrize("query", ["", "   ", "Narnia", "QZZ", "x" * 1000])
 def test_find_footprint_unknown(query: str) -> None:
     assert find_footprint(query) is None
+
+
+def test_resolve_footprint_refuses_unknown_names_with_suggestions() -> None:
+    assert resolve_footprint("south yorkshire and bassetlaw").code == "QF7"
+    with pytest.raises(UnknownFootprint) as caught:
+        resolve_footprint("South Yorkshre and Basetlaw")
+    assert caught.value.suggestions[0] == ("QF7", "South Yorkshire and Bassetlaw")
+    assert "did you mean QF7, South Yorkshire and Bassetlaw" in str(caught.value)
+    with pytest.raises(ValueError):  # UnknownFootprint is a ValueError
+        resolve_footprint("XXX")
+
+
+def test_search_footprints_by_part_of_a_name() -> None:
+    assert [fp.code for fp in search_footprints("Sheffield")] == ["QF7"]
+    assert {fp.code for fp in search_footprints("yorkshire")} >= {"QF7", "QOQ", "QWO"}
+    assert search_footprints("Narnia") == []
+
+
+def test_current_footprints_follow_mergers_and_splits() -> None:
+    assert current_footprints("QF7") == ("QF7",)
+    assert current_footprints("QHG") == ("S1Y5D",)
+    assert set(current_footprints("QNQ")) == {"S0E4D", "S9B9J", "QRL"}
+    assert set(current_footprints("STP-E54000045")) == {"QHM", "QOQ"}  # 2018 merger, then a 2020 move
+    assert current_footprints("nothing") == ()
 
 
 def test_councils_are_english_and_never_official() -> None:

@@ -29,6 +29,9 @@ CSV_FILES = (
     "stp21_to_icb22_lsoa_overlap.csv",
     "ltla22_to_icb22.csv",
     "council_democracy_platforms.csv",
+    "icb_websites.csv",
+    "nhs-board-papers/icb_urls.csv",
+    "nhs-board-papers/trust_urls.csv",
 )
 HAND_FILES = ("publishers.toml", "council_areas.toml", "boundaries.toml")
 SYNTHETIC_PREFIX = "STP-"  # key of a pre-2018 northern STP with no known ODS code: "STP-" + its 2017 ONS code
@@ -45,6 +48,10 @@ ROLE_TITLES = {"icb": "ICB website", "partnership": "STP/ICS partnership website
 AMBIGUOUS_PLACES = {"Reading", "Bury", "Hart", "Eden", "Rugby", "Boston", "Sutton", "Wyre", "Halton", "Ashford",
                     "Richmond", "Merton"}
 PLACE_SHARE = 0.75  # a place counts as evidence for a footprint only if that footprint holds this share of it
+
+
+FOOTPRINT_TYPES = ("stp-2016", "icb-2022", "icb-2026")
+MERGER_WHEN = "2026-04"
 
 
 class BuildError(Exception):
@@ -103,7 +110,7 @@ def build_footprints(shared: Path, publishers: dict, boundaries: dict) -> tuple[
             "code": code, "synthetic_code": False, "types": [], "name": "", "names": [], "short_name": "",
             "ons_codes": [], "ons_history": [], "region": "", "region_code": "", "aliases": [],
             "brand_names": [], "predecessors": [], "successors": [], "boundary_notes": [],
-            "sub_icb_locations": [], "official_publishers": [], "site_gap": None, "notes": [],
+            "sub_icb_locations": [], "official_publishers": [], "site_gap": None, "notes": [], "cluster": None,
         }
 
     for row in stp44:
@@ -141,6 +148,8 @@ def build_footprints(shared: Path, publishers: dict, boundaries: dict) -> tuple[
         fp["ons_codes"].append(row["icb22_code"])
         fp["aliases"].append(fp["short_name"])
 
+    links: list[dict] = add_icbs_2026(shared, fps, blank, boundaries)
+
     # QHM (Cumbria and North East, then NENC) is not one of the 44: take its region from a predecessor.
     region_of: dict[str, tuple[str, str]] = {}
     for r in stp44:
@@ -165,7 +174,6 @@ def build_footprints(shared: Path, publishers: dict, boundaries: dict) -> tuple[
         if row["stp21_code"] == "E54000050":
             fps[owner]["names"].append({"name": "Cumbria and North East", "period": "2018-2022 STP/ICS"})
 
-    links: list[dict] = []
     by_stp21: dict[str, list[dict]] = defaultdict(list)
     for row in overlap:
         by_stp21[row["stp21_code"]].append(row)
@@ -212,7 +220,7 @@ def build_footprints(shared: Path, publishers: dict, boundaries: dict) -> tuple[
                 aliases.append(alias)
         fp["aliases"] = sorted(aliases, key=str.lower)
         fp["ons_codes"] = list(dict.fromkeys(fp["ons_codes"]))
-        fp["types"] = sorted(set(fp["types"]), key=["stp-2016", "icb-2022"].index)
+        fp["types"] = sorted(set(fp["types"]), key=list(FOOTPRINT_TYPES).index)
         fp["sub_icb_locations"].sort()
         fp["predecessors"].sort(key=lambda p: (p["when"], p["from"]))
         fp["successors"].sort(key=lambda s: (s["when"], s["to"]))
@@ -260,6 +268,54 @@ def build_publishers(publishers: dict, fps: dict) -> dict[str, dict]:
             "note": site.get("note"),
         }
     return pubs
+
+
+# --------------------------------------------------------------------------- the 36 ICBs of April 2026
+
+def full_icb_name(name: str) -> str:
+    """'Central East ICB' -> 'NHS Central East Integrated Care Board'."""
+    core = re.sub(r"\s+ICB$", "", name.strip())
+    return f"NHS {core} Integrated Care Board"
+
+
+def add_icbs_2026(shared: Path, fps: dict, blank, boundaries: dict) -> list[dict]:
+    """The 36 ICBs after the April 2026 mergers (nhs-board-papers/icb_urls.csv): new codes, names, clusters, and
+    the succession links from the 12 ICBs that ceased (whole, or split between two successors)."""
+    rows = read_csv(shared, "nhs-board-papers/icb_urls.csv")
+    if len(rows) != 36:
+        raise BuildError(f"expected 36 ICB rows in nhs-board-papers/icb_urls.csv, got {len(rows)}")
+    successors_of: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        for pred in split_list(row["predecessor_codes"]):
+            successors_of[pred].append(row["ods_code"])
+    for move in boundaries.get("move", []):  # 2026 moves the CSV does not list (Frimley to HIOW, West Essex)
+        if move["when"] == MERGER_WHEN:
+            successors_of[move["from"]].append(move["to"])
+    links = []
+    for row in rows:
+        code = row["ods_code"]
+        new = code not in fps
+        fp = fps.setdefault(code, blank(code))
+        fp["types"].append("icb-2026")
+        full = full_icb_name(row["name"])
+        if full not in (n["name"] for n in fp["names"]):
+            fp["names"].append({"name": full, "period": "2026 ICB"})
+        fp["aliases"].extend([row["name"], *split_list(row["alt_names"])])
+        fp["cluster"] = row["cluster_id"] or None
+        if new:
+            fp["name"] = full
+            fp["short_name"] = short_icb_name(full)
+            fp["region"] = row["region"]
+            fp["aliases"].append(fp["short_name"])
+            fp["notes"].append(f"ODS code from nhs-board-papers/icb_urls.csv ({code}); formed {row['merger_date']}")
+        for pred in split_list(row["predecessor_codes"]):
+            if pred not in fps:
+                raise BuildError(f"icb_urls.csv: {code} names predecessor {pred!r} that is not a 2022 ICB")
+            whole = len(successors_of[pred]) == 1
+            part = ("whole ICB (merged " if whole else "part of the ICB (split ") + f"{row['merger_date']})"
+            links.append({"from": pred, "to": code, "when": MERGER_WHEN, "part": part, "lsoa": None,
+                          "confidence": "V", "evidence": f"nhs-board-papers/icb_urls.csv {code} predecessor_codes"})
+    return links
 
 
 # --------------------------------------------------------------------------- councils

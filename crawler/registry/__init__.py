@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "Council", "Footprint", "councils", "default_sources", "find_footprint", "footprints", "name_key",
-    "places", "publishers", "DEFAULT_SCHEDULES", "DEFAULT_MAX_DEPTH",
+    "Council", "Footprint", "UnknownFootprint", "councils", "current_footprints", "default_sources",
+    "find_footprint", "footprints", "name_key", "places", "publishers", "resolve_footprint", "search_footprints",
+    "suggest_footprints", "DEFAULT_SCHEDULES", "DEFAULT_MAX_DEPTH", "FOOTPRINT_TYPES",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -26,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_SCHEDULES = {"site": "24h", "moderngov": "6h", "cmis": "6h"}
 DEFAULT_MAX_DEPTH = {"site": 3, "national": 2, "moderngov": 2, "cmis": 2}
 PLATFORM_KINDS = {"ModernGov": "moderngov", "CMIS": "cmis"}
+FOOTPRINT_TYPES = ("stp-2016", "icb-2022", "icb-2026")  # the 44 STPs, the 42 ICBs of July 2022, the 36 of April 2026
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Footprint:
     code: str
     name: str  # the latest official name (the ICB's name when it became one)
     short_name: str
-    types: tuple[str, ...]  # "stp-2016", "icb-2022" or both when the code carried over
+    types: tuple[str, ...]  # of FOOTPRINT_TYPES: "stp-2016", "icb-2022", "icb-2026" (several when the code carried over)
     synthetic_code: bool = False  # True for the three pre-2018 northern STPs (no known ODS code)
     names: tuple[dict[str, str], ...] = ()  # every official name with its period
     ons_codes: tuple[str, ...] = ()  # E54 codes, oldest first (history: they change with boundaries)
@@ -52,9 +54,23 @@ class Footprint:
     site_gap: str | None = None  # set when no ICB/partnership website is known: a gap to fill, not a guess
     councils: tuple[str, ...] = ()  # Council ids (2022 area, plus 2016 membership where it differed)
     notes: tuple[str, ...] = ()
+    cluster: str | None = None  # 2026 cluster of ICBs with a joint board ("DLN", "SW-PEN"), if any
 
     def __hash__(self) -> int:  # records hold dicts: hash by the stable key
         return hash(self.code)
+
+    @property
+    def is_icb_2026(self) -> bool:
+        return "icb-2026" in self.types
+
+    @property
+    def is_current(self) -> bool:
+        """An ICB of today (April 2026 on); other footprints were merged, split or renamed away."""
+        return self.is_icb_2026
+
+    @property
+    def stp_2016_name(self) -> str | None:
+        return next((n["name"] for n in self.names if n["period"].startswith("2016")), None)
 
     @property
     def is_stp_2016(self) -> bool:
@@ -205,6 +221,20 @@ def _index() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def _place_index() -> dict[str, str]:
+    """Place and council names (lying >= 75% in one footprint) -> that footprint: weaker than any footprint name."""
+    index = {name_key(place): code for place, code in places().items()}
+    for council in _councils():
+        if council.abolished or not council.lsoa_by_footprint:
+            continue
+        total = sum(council.lsoa_by_footprint.values())
+        code, n = max(council.lsoa_by_footprint.items(), key=lambda kv: (kv[1], kv[0]))
+        if n / total >= 0.75:
+            index.setdefault(name_key(council.name), code)
+    return index
+
+
+@lru_cache(maxsize=1)
 def _sub_icb_index() -> dict[str, str]:
     return {name_key(loc): code for code, fp in footprints().items() for loc in fp.sub_icb_locations}
 
@@ -216,8 +246,98 @@ def find_footprint(name_or_code: str) -> Footprint | None:
     fps = footprints()
     index = _index()
     key = name_key(name_or_code)
-    code = index.get(key) or index.get(_core_key(name_or_code)) or _sub_icb_index().get(key)
+    code = (index.get(key) or index.get(_core_key(name_or_code)) or _sub_icb_index().get(key)
+            or _place_index().get(key))
     return fps.get(code) if code else None
+
+
+class UnknownFootprint(ValueError):
+    """A footprint named by nothing in the registry; the message offers the nearest names."""
+
+    def __init__(self, text: str, suggestions: list[tuple[str, str]]):
+        self.text = text
+        self.suggestions = suggestions  # (code, the name that came close)
+        hint = "; ".join(f"{code}, {name}" for code, name in suggestions)
+        shown = text if len(text) <= 80 else text[:79] + "…"
+        super().__init__(f"unknown footprint {shown!r}" + (f": did you mean {hint}?" if hint else "")
+                         + " (`stp-tracker footprints QUERY` finds one by code, name, council or place)")
+
+
+def _all_names() -> dict[str, tuple[str, str]]:
+    """name_key -> (code, name as written) for every code, name, alias, brand, place and council."""
+    out: dict[str, tuple[str, str]] = {}
+    for code, fp in footprints().items():
+        out.setdefault(name_key(code), (code, fp.stp_2016_name or fp.name))
+        for text in fp.match_names():
+            out.setdefault(name_key(text), (code, text))
+    for place, code in places().items():
+        out.setdefault(name_key(place), (code, place))
+    for council in _councils():
+        code = _place_index().get(name_key(council.name))
+        if code:
+            out.setdefault(name_key(council.name), (code, council.name))
+    return out
+
+
+def suggest_footprints(text: str, n: int = 3) -> list[tuple[str, str]]:
+    """Up to n (code, name) pairs whose names come closest to `text` (for "did you mean ...?")."""
+    import difflib
+
+    names = _all_names()
+    key = name_key(text or "")[:200]
+    out: list[tuple[str, str]] = []
+    for candidate in difflib.get_close_matches(key, list(names), n=12, cutoff=0.6) + \
+            [k for k in names if key and len(key) >= 3 and key in k]:
+        code, name = names[candidate]
+        if code not in (c for c, _ in out):
+            out.append((code, name))
+        if len(out) >= n:
+            break
+    return out
+
+
+def resolve_footprint(text: str) -> Footprint:
+    """The footprint a user means by a code or any known name (2016 STP, ICB 2022/2026, brand, council, place).
+
+    Raises UnknownFootprint (a ValueError) with suggestions when nothing matches.
+    """
+    found = find_footprint(text) if isinstance(text, str) else None
+    if found is None:
+        raise UnknownFootprint(str(text), suggest_footprints(str(text)))
+    return found
+
+
+def search_footprints(query: str) -> list[Footprint]:
+    """Footprints a query names exactly, else every footprint with a name, council or place containing it."""
+    exact = find_footprint(query)
+    if exact is not None:
+        return [exact]
+    key = name_key(query or "")
+    if len(key) < 2:
+        return []
+    codes = dict.fromkeys(code for k, (code, _) in sorted(_all_names().items()) if key in k)
+    fps = footprints()
+    return [fps[c] for c in sorted(codes)]
+
+
+def current_footprints(code: str) -> tuple[str, ...]:
+    """The footprints of today that cover what `code` covered: itself if current, else its successors, followed
+    through every merger and split (QHG -> S1Y5D; QNQ -> S0E4D, S9B9J, QRL). Unknown codes give ()."""
+    fps = footprints()
+    out: dict[str, None] = {}
+    seen: set[str] = set()
+    todo = [code.upper()] if isinstance(code, str) else []
+    while todo:
+        current = todo.pop(0)
+        if current in seen or current not in fps:
+            continue
+        seen.add(current)
+        fp = fps[current]
+        if fp.is_current:
+            out.setdefault(current, None)
+        else:
+            todo.extend(s["to"] for s in fp.successors)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- default sources

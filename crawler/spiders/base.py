@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -28,12 +29,20 @@ from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from storage import Fetch, KnownUrl
 
-from ..links import canonical, looks_like_document, response_kind
+from ..links import as_linked, canonical, looks_like_document, response_kind
 from ..resolver import DNSLookupTimeout
 from ..sources import Source
 
 META = "stp"  # the request.meta key holding what the spider knows about a request
 MAX_LINK_TEXT = 500
+
+# Budgets of one source in one crawl (Scrapy settings; a source's options.max_pages overrides the first). Pages
+# are HTML pages followed or re-checked; documents are never cut by the page budget, they have their own.
+PAGE_BUDGET = 500  # STP_PAGE_BUDGET
+DOCUMENT_BUDGET = 3000  # STP_DOCUMENT_BUDGET
+# A source whose first answers are all 5xx or unreachable stops after this many in a row, at distinct URLs
+# (STP_FAILING_SOURCE_STOP_AFTER): a site-wide outage costs a few requests, not every known URL with retries.
+FAILING_SOURCE_STOP_AFTER = 5
 
 # Errors that mean the host could not be reached at all (as opposed to an answer we refused or cut short).
 NETWORK_ERRORS = ("DNS lookup", "connection refused", "timeout", "connection lost", "TLS error", "no route")
@@ -74,6 +83,12 @@ class SourceSpider(scrapy.Spider):
         self.requested: set[str] = set()  # canonical URLs requested in this crawl: one fetch per URL
         self.known: dict[str, KnownUrl] = {}
         self._rechecked = False
+        self.budget_used = {"page": 0, "document": 0}
+        self.budget_refused = {"page": 0, "document": 0}  # requests not made because the budget was spent
+        self.answered = False  # any answer below 500 in this crawl
+        self.failing: set[str] = set()  # distinct URLs that failed (5xx, unreachable) before any answer
+        self.stopped_early: str | None = None
+        self.start_set = {canonical(u) for u in source.start_urls}  # start URLs are never refused by a budget
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -103,9 +118,15 @@ class SourceSpider(scrapy.Spider):
 
     def request(self, url: str, *, depth: int, hint: str, referer: str | None = None, link_text: str | None = None,
                 follow: bool = True, conditional: bool | None = None) -> Request | None:
-        """A request for `url` unless this crawl already made one; conditional if we hold its last body."""
+        """A request for `url` unless this crawl already made one; conditional if we hold its last body.
+
+        The request goes to the URL as linked; its canonical form is only the key it is recorded and known by.
+        """
+        linked = as_linked(url)
         url = canonical(url)
-        if url in self.requested:
+        if url in self.requested or self.stopped_early:
+            return None
+        if url not in self.start_set and not self.within_budget(url, hint):
             return None
         self.requested.add(url)
         headers: dict[str, str] = {}
@@ -119,30 +140,84 @@ class SourceSpider(scrapy.Spider):
                 "link_text": (link_text or "").strip()[:MAX_LINK_TEXT] or None, "queued": time.monotonic()}
         # dont_filter: de-duplication is `self.requested` above, so that a redirect to a URL fetched earlier in
         # the crawl still ends as a recorded fetch rather than being dropped by Scrapy's duplicate filter.
-        return Request(url, callback=self.parse_response, errback=self.parse_failure, headers=headers,
+        return Request(linked, callback=self.parse_response, errback=self.parse_failure, headers=headers,
                        dont_filter=True, meta={META: info})
+
+    def budget(self, kind: str) -> int:
+        """How many requests of this kind ("page" or "document") the source may make in one crawl."""
+        if kind == "page":
+            own = (self.source.options or {}).get("max_pages")
+            if isinstance(own, int) and not isinstance(own, bool) and own > 0:
+                return own
+            return self.settings.getint("STP_PAGE_BUDGET", PAGE_BUDGET)
+        return self.settings.getint("STP_DOCUMENT_BUDGET", DOCUMENT_BUDGET)
+
+    def within_budget(self, url: str, hint: str) -> bool:
+        """Count a request against the source's budget of its kind; False once that budget is spent."""
+        kind = "document" if hint == "document" else "page"
+        if self.budget_used[kind] >= self.budget(kind):
+            if not self.budget_refused[kind]:
+                self.logger.warning("%s: %s budget of %d spent: no more %ss this crawl", self.source.name, kind,
+                                    self.budget(kind), kind)
+            self.budget_refused[kind] += 1
+            return False
+        self.budget_used[kind] += 1
+        return True
+
+    def note_answer(self, url: str, status: int | None) -> None:
+        """Stop the source early when every answer so far is a 5xx or no answer, at enough distinct URLs."""
+        if status is not None and status < 500:
+            self.answered = True
+            return
+        if self.answered or self.stopped_early:
+            return
+        self.failing.add(url)
+        limit = self.settings.getint("STP_FAILING_SOURCE_STOP_AFTER", FAILING_SOURCE_STOP_AFTER)
+        if limit > 0 and len(self.failing) >= limit and not self.stopped_early:
+            self.stopped_early = (f"stopped early: the first {len(self.failing)} URLs all failed (5xx or unreachable);"
+                                  " tried again at the next scheduled crawl")
+            stats = getattr(self, "source_stats", None)
+            if stats is not None:
+                stats.stopped_early = self.stopped_early
+            self.logger.warning("%s: %s", self.source.name, self.stopped_early)
+            # Closing now (not by raising CloseSpider from this callback, which Scrapy handles only after the
+            # callback's output is processed) stops queued requests from being sent.
+            self._closing = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="source_unreachable"))
 
     def should_recheck(self, known: KnownUrl) -> bool:
         """Whether a URL served before, and not linked in this crawl, is requested again (it may have vanished)."""
         return self.source.in_scope(known.url) or self.source.on_document_host(known.url)
 
     def recheck_known_urls(self, spider: scrapy.Spider | None = None) -> None:
-        """When the link-following part is done: request every URL served before that this crawl has not seen."""
-        if self._rechecked:
+        """When the link-following part is done: request every URL served before that this crawl has not seen.
+
+        While nothing has answered yet (the start URLs failed), they go out a few at a time, so that a site that is
+        down stops the source after a few failures (note_answer) instead of costing every known URL.
+        """
+        if self.stopped_early:
             return
-        self._rechecked = True
-        pending = []
-        for url, known in sorted(self.known.items()):
-            if url not in self.requested and self.should_recheck(known):
-                request = self.request(url, depth=0, hint=known.kind, follow=False, conditional=True)
-                if request is not None:
-                    pending.append(request)
-        if not pending:
+        if not self._rechecked:
+            self._rechecked = True
+            self._recheck_queue = [known for url, known in sorted(self.known.items())
+                                   if url not in self.requested and self.should_recheck(known)]
+            if self._recheck_queue:
+                self.logger.debug("re-checking %d URLs no longer linked", len(self._recheck_queue))
+        queue = getattr(self, "_recheck_queue", [])
+        if not queue:
             return
-        self.logger.debug("re-checking %d URLs no longer linked", len(pending))
-        for request in pending:
-            self.crawler.engine.crawl(request)
-        raise DontCloseSpider
+        if self.answered:
+            batch, self._recheck_queue = queue, []
+        else:
+            size = max(1, self.settings.getint("STP_FAILING_SOURCE_STOP_AFTER", FAILING_SOURCE_STOP_AFTER))
+            batch, self._recheck_queue = queue[:size], queue[size:]
+        sent = 0
+        for known in batch:
+            request = self.request(known.url, depth=0, hint=known.kind, follow=False, conditional=True)
+            if request is not None:
+                self.crawler.engine.crawl(request)
+                sent += 1
+        if sent or self._recheck_queue:
+            raise DontCloseSpider
 
     # -- responses --------------------------------------------------------------------------------
 
@@ -196,6 +271,8 @@ class SourceSpider(scrapy.Spider):
             return
         request = failure.request  # type: ignore[attr-defined]
         info = request.meta[META]
+        if isinstance(failure.value, IgnoreRequest) and str(failure.value) == STOPPED:
+            return  # never sent: the source stopped early (FailingSourceMiddleware)
         error = describe_failure(failure, request, self.settings)
         self.log_failure(info["url"], error)
         yield Fetch(
@@ -221,6 +298,41 @@ def _resolver_error(host: str) -> Exception | None:
     return last_error(host) if callable(last_error) else None
 
 
+STOPPED = "source stopped early: every answer was a 5xx or none"
+
+
+class FailingSourceMiddleware:
+    """Downloader middleware: tells the spider each final answer (after retries) as soon as it is downloaded, and
+    sends nothing more once the spider has stopped early (see SourceSpider.note_answer)."""
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        spider = spider or getattr(self, "spider", None)
+        if getattr(spider, "stopped_early", None) and META in request.meta:
+            raise IgnoreRequest(STOPPED)
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        spider = spider or getattr(self, "spider", None)
+        if isinstance(spider, SourceSpider) and META in request.meta:
+            spider.note_answer(request.meta[META]["url"], response.status)
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException, spider: Any = None) -> None:
+        spider = spider or getattr(self, "spider", None)
+        if isinstance(spider, SourceSpider) and META in request.meta and not isinstance(exception, IgnoreRequest):
+            spider.note_answer(request.meta[META]["url"], None)
+        return None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> FailingSourceMiddleware:
+        mw = cls()
+        mw.crawler = crawler
+        return mw
+
+    @property
+    def spider(self) -> Any:
+        return getattr(self.crawler, "spider", None)
+
+
 def _host(request: Request) -> str:
     return urlsplit(request.url).hostname or request.url
 
@@ -234,6 +346,8 @@ def describe_failure(failure: Failure, request: Request, settings: Any) -> str:
     if isinstance(exc, IgnoreRequest):
         if "robots.txt" in text:
             return "forbidden by robots.txt"
+        if text.startswith("refused redirect"):  # crawler/guard.py: a redirect to a private address
+            return "refused: " + text[len("refused "):]
         if "redirection" in text:
             return f"too many redirects (more than {settings.getint('REDIRECT_MAX_TIMES')}, REDIRECT_MAX_TIMES)"
         if "during decompression" in text:  # HttpCompressionMiddleware's limit on a gzip/deflate/br bomb

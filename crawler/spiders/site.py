@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from scrapy.http import Request, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
@@ -26,6 +27,23 @@ _EXTRACTOR = LinkExtractor(
 )
 
 
+# Pages of one URL shape a site may use in one crawl (Scrapy setting STP_PAGES_PER_SHAPE): a calendar's endless
+# next/previous links, or day views, are one shape (/events/2025/03/14/, ?month=2025-03) and cannot use the whole
+# page budget. Documents are never capped by shape.
+PAGES_PER_SHAPE = 50
+_DIGITS = re.compile(r"\d+")
+
+
+def url_shape(url: str) -> str:
+    """Host, path with digit runs masked, and the query's parameter names: what a calendar's pages share."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    names = sorted({name for name, _ in parse_qsl(parts.query, keep_blank_values=True)})
+    return f"{parts.hostname}{_DIGITS.sub('#', parts.path)}?{'&'.join(names)}"
+
+
 @register_spider
 class SiteSpider(SourceSpider):
     """Follows links within allowed_domains up to max_depth; documents are fetched, never parsed for links."""
@@ -35,6 +53,20 @@ class SiteSpider(SourceSpider):
     def __init__(self, *, source: Source, archive: Any, **kwargs: Any):
         super().__init__(source=source, archive=archive, **kwargs)
         self.path_prefixes = path_prefixes(source)
+        self.shapes: dict[str, int] = {}
+        self.shape_refused = 0
+
+    def within_budget(self, url: str, hint: str) -> bool:
+        if hint != "document":
+            shape = url_shape(url)
+            if self.shapes.get(shape, 0) >= self.settings.getint("STP_PAGES_PER_SHAPE", PAGES_PER_SHAPE):
+                self.shape_refused += 1
+                return False
+            if not super().within_budget(url, hint):
+                return False
+            self.shapes[shape] = self.shapes.get(shape, 0) + 1
+            return True
+        return super().within_budget(url, hint)
 
     def on_paths(self, url: str) -> bool:
         """True if `url`'s path starts with one of options["path_prefixes"] (always, when there are none)."""

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 import alerts
-from storage import Archive, ArchiveError
-from tracker.cli.common import get_home
+from storage import ALERT_KINDS, EVENT_KINDS, GENERATIONS, Archive, ArchiveError
+from tracker.cli.common import footprint_code, get_home, one_of, subscription_footprints
 
 # Markup off: addresses, titles and error messages contain square brackets that are not rich markup.
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -55,9 +55,9 @@ def opened() -> Iterator[tuple[Archive, alerts.AlertSettings]]:
 @app.command("subscribe")
 def subscribe_command(
     address: Annotated[str, typer.Argument(help="Email address, webhook URL (https://...) or apprise URL.")],
-    footprint: Annotated[Optional[list[str]], typer.Option("--footprint", help="ODS code, e.g. QF7 (repeatable).")] = None,
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Event kind: leaked, published, revised, replaced, withdrawn, reinstated (repeatable).")] = None,
-    generation: Annotated[Optional[list[str]], typer.Option("--generation", help="e.g. 2016-stp, 2022-joint-forward-plan (repeatable).")] = None,
+    footprint: Annotated[Optional[list[str]], typer.Option("--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place (repeatable); a merged ICB's old code follows its successor.")] = None,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Event kind: " + ", ".join(ALERT_KINDS) + " (repeatable).")] = None,
+    generation: Annotated[Optional[list[str]], typer.Option("--generation", help=", ".join(GENERATIONS) + " (repeatable).")] = None,
     keyword: Annotated[Optional[list[str]], typer.Option("--keyword", help="Word matched in title, summary and changed text (repeatable).")] = None,
     digest: Annotated[Optional[str], typer.Option("--digest", help="Gather alerts into one message: daily or weekly.")] = None,
 ) -> None:
@@ -65,6 +65,7 @@ def subscribe_command(
 
     Example: stp-tracker subscribe campaign@example.org --footprint QF7 --kind revised --digest daily
     """
+    footprint = subscription_footprints(footprint)
     with opened() as (archive, settings):
         try:
             result = alerts.subscribe(archive, settings, address, footprints=footprint, kinds=kind,
@@ -204,8 +205,9 @@ def deliveries_command(
 
 @app.command("feed")
 def feed_command(
-    footprint: Annotated[Optional[str], typer.Option("--footprint", help="Only this footprint (ODS code).")] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this event kind.")] = None,
+    footprint: Annotated[Optional[str], typer.Option("--footprint", help="Only this footprint: a code (QF7) or any name the registry knows: STP, ICB, brand, council or place.")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this event kind.",
+                                                callback=one_of("event kind", EVENT_KINDS))] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Newest events to include.")] = 200,
 ) -> None:
@@ -213,6 +215,7 @@ def feed_command(
 
     Example: stp-tracker feed --footprint QF7 --output qf7.atom
     """
+    footprint = footprint_code(footprint)
     with opened() as (archive, settings):
         try:
             size = alerts.write_feed(archive, output, footprint=footprint, kind=kind,

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -15,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from storage import Archive, ArchiveError
+from storage import Archive, ArchiveError, unknown_choice
 
 # Markup off for data: titles, URLs and summaries come from fetched pages, and "[/]" or "[link=...]" in one
 # must print as written, never crash the command or become a terminal link.
@@ -113,3 +114,51 @@ def fitted_table(console: Console, *, columns: list[tuple[str, dict[str, Any]]],
                  title: str | None = None) -> FittedTable:
     """A `FittedTable` for `console`'s width (COLUMNS, or the terminal's)."""
     return FittedTable(console, columns, drop=drop_first, title=title)
+
+
+def one_of(name: str, valid: tuple[str, ...]) -> Callable[[Any], Any]:
+    """An option callback: the value (each value of a repeatable option) lower-cased if it is one of `valid`, else
+    one error line that lists them, exit 2 (`--generation 2019-fiveyear` must not quietly match nothing)."""
+
+    def check(value: Any) -> Any:
+        message = unknown_choice(name, value, valid)
+        if message:
+            fail(message, 2)
+        if value is None:
+            return None
+        return value.strip().lower() if isinstance(value, str) else [v.strip().lower() for v in value]
+
+    return check
+
+
+def footprint_code(value: str | None) -> str | None:
+    """A `--footprint` value (a code or any name the registry knows: STP, ICB, brand, council, place) as its code;
+    an unknown one ends the command (exit 2) with the nearest names."""
+    if value is None:
+        return None
+    from crawler.registry import UnknownFootprint, resolve_footprint
+
+    try:
+        return resolve_footprint(value).code
+    except UnknownFootprint as exc:
+        fail(str(exc), 2)
+    return None  # pragma: no cover - fail() raises
+
+
+def footprint_codes(values: list[str] | None) -> list[str] | None:
+    """Several `--footprint` values, each resolved as `footprint_code` does (order kept, duplicates dropped)."""
+    if not values:
+        return values
+    return list(dict.fromkeys(code for code in (footprint_code(v) for v in values) if code))
+
+
+def subscription_footprints(values: list[str] | None) -> list[str] | None:
+    """`subscribe --footprint` values as stored: each resolved code, and for a footprint that no longer exists (a
+    2022 ICB merged in April 2026) also the footprints of today that took it over, so the subscription follows the
+    successor (alerts match event footprints against this stored list)."""
+    from crawler.registry import current_footprints
+
+    codes = footprint_codes(values)
+    if not codes:
+        return codes
+    return list(dict.fromkeys(c for code in codes for c in (code, *current_footprints(code))))

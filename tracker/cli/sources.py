@@ -24,7 +24,7 @@ import crawler.spiders.cmis  # noqa: F401
 import crawler.spiders.moderngov  # noqa: F401
 from crawler import KINDS, Source, SourceError, load_sources, sources_from_dicts
 from storage import Archive, ArchiveError
-from tracker.cli.common import get_home
+from tracker.cli.common import footprint_code, get_home
 
 # Markup off: URLs, errors and titles contain square brackets that are not rich markup.
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -33,12 +33,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 STALE_AFTER = dt.timedelta(days=7)  # a source failing this long is flagged
 CHECK_TIMEOUT = 5.0
 MAX_ROBOTS = 500_000  # bytes of robots.txt read
-FOOTPRINT_TYPES = ("stp-2016", "icb-2022")
 HEALTH_WORDS = {
     "ok": "ok",
     "no-documents": "reachable, publishes nothing",
     "failing": "failing",
     "failing-7d": "FAILING FOR A WEEK",
+    "no-meetings": "no meetings found",
     "never-crawled": "never crawled",
 }
 
@@ -112,6 +112,8 @@ def source_health(row: dict[str, Any] | None, counts: dict[str, Any] | None,
         week = since is not None and now - since >= STALE_AFTER
         health["failing_for_a_week"] = week
         health["health"] = "failing-7d" if week else "failing"
+        if (health["last_error"] or "").startswith("no meetings found"):  # answers, but no way to any meeting
+            health["health"] = "no-meetings"
     else:
         health["health"] = "ok" if health["documents"] else "no-documents"
     return health
@@ -136,18 +138,6 @@ def _summary(source: Source, origin: str, health: dict[str, Any]) -> dict[str, A
         "official": source.official, "start_urls": list(source.start_urls), "schedule": source.schedule,
         "origin": origin, **health,
     }
-
-
-def _resolve_footprint(code: str) -> str:
-    from crawler.registry import find_footprint, footprints
-
-    if code.upper() in footprints():
-        return code.upper()
-    found = find_footprint(code)
-    if found is None:
-        raise _fail(f"unknown footprint {code!r}: give an ODS code such as QF7 or a name "
-                    "(`stp-tracker footprints` lists them)")
-    return found.code
 
 
 def _short(text: str | None, width: int = 60) -> str:
@@ -265,12 +255,15 @@ def check_source(source: Source, timeout: float = CHECK_TIMEOUT) -> dict[str, An
 # -- footprints ----------------------------------------------------------------------------------------------
 
 
-def footprint_rows(kind: str | None = None) -> list[dict[str, Any]]:
-    """The registry's footprints: code, name, types, successors, and how many publishers and councils each has."""
-    from crawler.registry import footprints
+def footprint_rows(kind: str | None = None, query: str | None = None) -> list[dict[str, Any]]:
+    """The registry's footprints (all, or those a query names): code, names of every period, aliases, brands,
+    predecessors and successors (with when and what part), cluster, and how many publishers and councils each has."""
+    from crawler.registry import current_footprints, footprints, search_footprints
 
+    chosen = search_footprints(query) if query is not None else list(footprints().values())
     rows = []
-    for code, fp in footprints().items():
+    for fp in chosen:
+        code = fp.code
         if kind and kind not in fp.types:
             continue
         successors = [s["to"] for s in fp.successors]
@@ -278,7 +271,11 @@ def footprint_rows(kind: str | None = None) -> list[dict[str, Any]]:
             successors = [code, *successors]  # the code carried over to the ICB
         rows.append({
             "code": code, "name": fp.name, "short_name": fp.short_name, "types": list(fp.types),
+            "stp_2016_name": fp.stp_2016_name, "names": [dict(n) for n in fp.names], "aliases": list(fp.aliases),
+            "brand_names": [b["name"] for b in fp.brand_names],
             "successors": list(dict.fromkeys(successors)), "predecessors": [p["from"] for p in fp.predecessors],
+            "successor_links": [dict(s) for s in fp.successors], "predecessor_links": [dict(p) for p in fp.predecessors],
+            "current": fp.is_current, "current_footprints": list(current_footprints(code)), "cluster": fp.cluster,
             "publishers": len(fp.official_publishers), "councils": len(fp.councils), "region": fp.region,
             "site_gap": fp.site_gap,
         })
@@ -329,7 +326,7 @@ def list_command(
     sources, origin = loaded()
     if kind is not None and kind not in KINDS:
         raise _fail(f"unknown kind {kind!r}; known kinds are {', '.join(sorted(KINDS))}")
-    code = _resolve_footprint(footprint) if footprint else None
+    code = footprint_code(footprint)
     rows, counts = _archive_health(get_home())
     now = dt.datetime.now(dt.timezone.utc)
     result = []
@@ -437,24 +434,33 @@ def check_command(
 
 @app.command("footprints")
 def footprints_command(
-    kind: Annotated[Optional[str], typer.Option("--type", help="Only footprints of this type: stp-2016 or icb-2022.")] = None,
+    query: Annotated[Optional[str], typer.Argument(help="A code or any name: 2016 STP, ICB (2022 or 2026), brand, council or place (default: all).")] = None,
+    kind: Annotated[Optional[str], typer.Option("--type", help="Only footprints of this type: stp-2016, icb-2022 or icb-2026.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
-    """List the registry's footprints: 2016 STPs and 2022 ICBs, their successors, publishers and councils.
+    """List or find the registry's footprints: 2016 STPs, the 42 ICBs of 2022 and the 36 of 2026, by code or any name.
 
-    Example: stp-tracker footprints --type stp-2016
+    `footprints Sheffield` answers QF7; a query naming no footprint exactly lists every footprint with a name,
+    council or place containing it, and one naming nothing fails with the nearest names.
+
+    Example: stp-tracker footprints "Humber, Coast and Vale" --json
     """
+    from crawler.registry import FOOTPRINT_TYPES, suggest_footprints
+
     if kind is not None and kind not in FOOTPRINT_TYPES:
-        raise _fail(f"unknown footprint type {kind!r}; use {' or '.join(FOOTPRINT_TYPES)}")
-    rows = footprint_rows(kind)
+        raise _fail(f"unknown footprint type {kind!r}; use {', '.join(FOOTPRINT_TYPES)}")
+    rows = footprint_rows(kind, query)
+    if query is not None and not rows:
+        hint = "; ".join(f"{code}, {name}" for code, name in suggest_footprints(query))
+        raise _fail(f"no footprint matches {query!r}" + (f": did you mean {hint}?" if hint else ""), 1)
     if as_json:
         _print_json(rows)
         return
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("code", "name", "type", "successor", "publishers", "councils"):
+    for column in ("code", "name", "2016 name", "type", "successor", "publishers", "councils"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r["code"], r["name"], ", ".join(r["types"]), ", ".join(r["successors"]) or "-",
-                      str(r["publishers"]), str(r["councils"]))
+        table.add_row(r["code"], r["name"], r["stp_2016_name"] or "-", ", ".join(r["types"]),
+                      ", ".join(r["successors"]) or "-", str(r["publishers"]), str(r["councils"]))
     _print_table(table)
     err.print(f"{len(rows)} footprints")

@@ -283,6 +283,20 @@ class Change:
             out.append("".join(line))
         return "\n\n".join(out)
 
+    def shown_rows(self, context: int | None = 1) -> Iterator[tuple[str, Any]]:
+        """What a reader is shown: ('row', [(op, text), ...]) for a paragraph with changes (op -1 deleted, 1
+        inserted, 0 unchanged), ('gap', n) / ('cut', n) for paragraphs left out; for renderers outside this
+        module (the terminal's coloured diff)."""
+        for kind, item in self._shown(self._rows(), context):
+            if kind != "row":
+                yield kind, item
+            else:
+                yield "row", [(0 if op == _ELIDED else op, piece) for op, piece, _, _ in item]
+
+    @staticmethod
+    def gap_label(kind: str, n: int) -> str:
+        return _rows_label(kind, n)
+
     def to_html(self, side_by_side: bool = False, context: int | None = 2, css: bool = True) -> str:
         """An HTML fragment: <del class="diff-del">/<ins class="diff-ins">, changed figures in
         <mark class="diff-figure">, unchanged paragraphs beyond `context` elided (None shows all); side by
@@ -337,9 +351,14 @@ class Change:
 
 DIFF_CSS = (
     ".stp-diff{font-family:sans-serif;line-height:1.5}"
+    # Deleted and inserted text stay distinguishable without colour (strike-through, underline) and when a
+    # figure inside them is highlighted: the highlight is an outline in the side's own colour, never a fill
+    # that hides which side the figure is on (a deleted 180 and an added 320 must not look alike).
     ".stp-diff del.diff-del{background:#fdd;color:#900;text-decoration:line-through}"
-    ".stp-diff ins.diff-ins{background:#dfd;color:#060;text-decoration:none}"
-    ".stp-diff mark.diff-figure{background:#fe6;font-weight:bold}"
+    ".stp-diff ins.diff-ins{background:#dfd;color:#060;text-decoration:underline}"
+    ".stp-diff mark.diff-figure{background:#fe6;color:inherit;font-weight:bold}"
+    ".stp-diff del.diff-del mark.diff-figure{background:#fbb;outline:2px solid #900;text-decoration:line-through}"
+    ".stp-diff ins.diff-ins mark.diff-figure{background:#bfb;outline:2px solid #060;text-decoration:underline}"
     ".stp-diff .diff-gap{color:#777;font-style:italic}"
     ".stp-diff .diff-warning{background:#fec;border:1px solid #c90;padding:.3em}"
     ".stp-diff .diff-elided{color:#777}"

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from storage import Archive
 from tracker.meaning import identity
+from tracker.meaning.titles import readable_title
 
 TEXT_STATUSES = ("ok", "truncated")  # extractions whose text can make a version
 log = logging.getLogger("stp_tracker.analyse")
@@ -59,7 +60,7 @@ def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict]
         verdict = verdict.get()
         kind = "page" if source.get("kind") == "page" else ("plan" if verdict.is_plan else "other")
         document_id = archive.create_document(
-            title=_title(blob, fetch, url), kind=kind, footprint=verdict.footprint or source.get("footprint"),
+            title=_title(blob, fetch, url, text), kind=kind, footprint=verdict.footprint or source.get("footprint"),
             generation=verdict.generation if verdict.is_plan else None, draft=verdict.draft, seen_at=seen_at,
             source=fetch["source"], meta={"classification": verdict.to_json()},
         )
@@ -96,11 +97,9 @@ def _resembles(archive: Archive, prints: Fingerprints, mine: frozenset[int], doc
     return identity.containment(mine, prints.of(version["text_sha256"])) >= RESEMBLES
 
 
-def _title(blob: dict, fetch: dict, url: str) -> str:
-    for candidate in (blob.get("title"), fetch.get("link_text")):
-        if candidate and candidate.strip():
-            return candidate.strip()[:300]
-    return url.rstrip("/").rsplit("/", 1)[-1] or url
+def _title(blob: dict, fetch: dict, url: str, text: str = "") -> str:
+    """What the document is called: see tracker/meaning/titles.py (never "Microsoft Word - draft v0.7.docx")."""
+    return readable_title(blob.get("title"), text, fetch.get("link_text"), url)
 
 
 class _Verdict:
