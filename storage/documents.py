@@ -198,3 +198,15 @@ class DocumentsMixin(ArchiveBase):
             return
         self.db.execute("INSERT OR REPLACE INTO text_fingerprints (text_sha256, method, shingles) VALUES (?, ?, ?)",
                         [text_sha256, method, shingles])
+
+    def plan_candidates(self, footprint: str | None, crawl_id: int | None, source: str, url: str) -> list[dict[str, Any]]:
+        """The plans of a footprint (every plan without one) a new plan text may be a version of, in one query: id,
+        generation, the current version's text and whether this crawl saw the plan at another URL of `source` (one
+        indexed EXISTS each)."""
+        return self._rows(
+            "SELECT d.id, d.generation, v.text_sha256 AS current_text_sha256, EXISTS (SELECT 1 FROM fetches f "
+            "WHERE f.document_id = d.id AND f.crawl_id IS :crawl AND f.source = :source AND f.url <> :url) "
+            "AS seen_elsewhere FROM documents d LEFT JOIN versions v ON v.id = d.current_version_id "
+            "WHERE d.kind = 'plan'" + (" AND d.footprint = :footprint" if footprint else "") + " ORDER BY d.id",
+            {"footprint": footprint, "crawl": crawl_id, "source": source, "url": url},
+        )

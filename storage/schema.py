@@ -369,7 +369,8 @@ def _m008_structure(db: sqlite_utils.Database) -> None:
 def _m010_fingerprints_and_indexes(db: sqlite_utils.Database) -> None:
     """Issue 19: each text's fingerprint for filing (`text_fingerprints`, computed by tracker.meaning.identity
     and stored on first use, with the method that made it), "seen in this crawl" by index
-    (`fetches(document_id, crawl_id)`), and versions by date for search's date filters."""
+    (`fetches(document_id, crawl_id)`), a footprint's plans by index, and versions by date for search's date
+    filters."""
     _run(
         db,
         """
@@ -380,6 +381,7 @@ def _m010_fingerprints_and_indexes(db: sqlite_utils.Database) -> None:
         );
         CREATE INDEX IF NOT EXISTS fetches_document_crawl ON fetches(document_id, crawl_id);
         CREATE INDEX IF NOT EXISTS versions_first_seen ON versions(first_seen_at);
+        CREATE INDEX IF NOT EXISTS documents_footprint_kind ON documents(footprint, kind);
         """,
     )
 

@@ -105,3 +105,9 @@ def test_prior_sightings_are_one_row_per_source_url_and_version(tmp_path: Path) 
         assert len(archive.prior_sightings(document, crawls[-1], captured_before="2099-01-04")) == 1
         assert archive.seen_elsewhere_in_crawl(document, crawls[-1], "ics", "https://example.org/other.pdf")
         assert not archive.seen_elsewhere_in_crawl(document, crawls[-1], "ics", "https://example.org/plan-1.pdf")
+        [candidate] = archive.plan_candidates("QF7", crawls[-1], "ics", "https://example.org/other.pdf")
+        assert candidate["id"] == document and candidate["seen_elsewhere"]
+        assert candidate["current_text_sha256"] == archive.version(version)["text_sha256"]
+        assert not archive.plan_candidates("QF7", crawls[-1], "ics", "https://example.org/plan-1.pdf")[0]["seen_elsewhere"]
+        assert archive.plan_candidates("QE1", crawls[-1], "ics", "x") == []
+        assert len(archive.plan_candidates(None, crawls[-1], "ics", "x")) == 1  # no footprint: every plan

@@ -151,16 +151,14 @@ def _find_document(archive: Archive, fetch: dict, text_sha: str, text: str, sour
     mine = prints.of(text_sha, text)
     footprint = verdict.footprint or source.get("footprint")
     best, best_score = None, 0.0
-    for candidate in archive.documents(kind="plan", footprint=footprint):
+    for candidate in archive.plan_candidates(footprint, fetch["crawl_id"], fetch["source"], fetch["url"]):
         if verdict.generation not in (None, "unknown") and candidate["generation"] not in (None, "unknown", verdict.generation):
             continue  # a successor plan is a new document, never a revision of its predecessor
-        if archive.seen_elsewhere_in_crawl(candidate["id"], fetch["crawl_id"], fetch["source"], fetch["url"]):
+        if candidate["seen_elsewhere"]:
             continue  # served at another URL of this source in this very crawl: two documents, however alike
-        current = candidate["current_version_id"]
-        version = archive.version(current) if current else None
-        if not version:
+        if not candidate["current_text_sha256"]:
             continue
-        score = identity.containment(mine, prints.of(version["text_sha256"]))
+        score = identity.containment(mine, prints.of(candidate["current_text_sha256"]))
         if score > best_score:
             best, best_score = candidate["id"], score
     if best is not None and best_score >= identity.SAME_PLAN:
