@@ -25,6 +25,7 @@ def _plan(archive: Archive, crawl: int, n: int, text: str, footprint: str, seen:
     version, _ = archive.add_version(document, text_sha256=text_sha, blob_sha256=sha, fetch_id=fetch,
                                      crawl_id=crawl, seen_at=seen)
     archive.mark_fetch_analysed(fetch, document, version)
+    archive.update_document(document, current_version_id=version)
     return document
 
 
