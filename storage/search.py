@@ -81,6 +81,7 @@ class SearchMixin(ArchiveBase):
     # ranked (the texts' rowids grow as they are first archived, and FTS5 walks rowids in either direction without
     # scoring): a query with fewer matches is ranked whole, exactly as before.
     RANK_NEWEST = 2000
+    FILTERED_NEWEST = 100  # with filters: the ranking also walks the matches that fail them, so fewer
     _CHUNK = 2000  # matches looked at a time when the filters pass many documents
     _FEW = 0.1  # filters passing at most this share of documents (or versions) list their texts first
 
@@ -117,13 +118,14 @@ class SearchMixin(ArchiveBase):
 
     def _rank_filtered(self, query: str, clauses: list[str], params: dict[str, Any],
                        doc_filters: dict[str, Any]) -> list[dict[str, Any]]:
-        """Filtered search: the newest matching texts that pass the filters (a tenth of RANK_NEWEST), found
-        without joining every match; then bm25 over the newest matches down to the oldest of them, and only those join
+        """Filtered search: the newest FILTERED_NEWEST matching texts that pass the filters, found without
+        joining every match; then bm25 over the newest matches down to the oldest of them, and only those join
         their versions and documents. Filters that pass few documents (a footprint, a generation) list their
         texts first, by index, and meet the matches in memory; filters that pass many are checked on the
         newest matches a chunk at a time."""
-        # A fixed number for the first pages (so that page 2 ranks the same candidates as page 1), more past them.
-        wanted = max(self.RANK_NEWEST // 10, 4 * (params["limit"] + params["offset"]))
+        # A fixed number for the first pages (so that page 2 ranks the same candidates as page 1), more past them;
+        # each candidate text has a version that passes, so `limit + offset` of them fill the page.
+        wanted = max(self.FILTERED_NEWEST, params["limit"] + params["offset"])
         where = " AND ".join(clauses)
         filter_params = {k: v for k, v in params.items() if k not in ("limit", "offset")}
         # What share of the archive passes the filters, estimated cheaply: documents by their (small) table,
