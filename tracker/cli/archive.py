@@ -140,7 +140,8 @@ def diff(
                 fail(f"no version {vid} in the archive (see `stp-tracker history DOCUMENT`)")
             found.append((version, text))
     (v_before, t_before), (v_after, t_after) = found
-    change = diff_texts(t_before, t_after)
+    change = diff_texts(t_before, t_after, before_structure=archive.version_structure(before),
+                        after_structure=archive.version_structure(after))
     other_document = v_before["document_id"] != v_after["document_id"]
     warning = (f"versions {before} and {after} belong to different documents ({v_before['document_id']} and "
                f"{v_after['document_id']}): figures are not paired across them") if other_document else None

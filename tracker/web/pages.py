@@ -178,7 +178,9 @@ class PagesMixin:
             versions.append(version)
 
         def compute() -> Any:
-            return diff_texts(archive.version_text(a) or "", archive.version_text(b) or "")
+            return diff_texts(archive.version_text(a) or "", archive.version_text(b) or "",
+                              before_structure=archive.version_structure(a),
+                              after_structure=archive.version_structure(b))
 
         return versions[0], versions[1], self.diffs.get((a, b), compute)
 
