@@ -34,6 +34,7 @@ class SourceStats:
     error_counts: Counter = field(default_factory=Counter)
     first_http_error: str | None = None
     archive_error: str | None = None  # a fetch could not be recorded (disk full, read-only home): the source stopped
+    problem: str | None = None  # the spider's own verdict when answers came but led nowhere ("no meetings found: ...")
     stopped_early: str | None = None  # every answer was a 5xx or none: the spider stopped (crawler/spiders/base.py)
 
     def add(self, fetch: Fetch, new_blob: bool) -> None:

@@ -59,7 +59,7 @@ class CrawlSummary:
 def _source_error(stats: SourceStats) -> str | None:
     """Why a source counts as failed in this crawl, in one line; None if it answered."""
     if stats.good_responses:
-        return None
+        return stats.problem
     early = f" ({stats.stopped_early})" if stats.stopped_early else ""
     if stats.error_counts:
         error, _ = stats.error_counts.most_common(1)[0]

@@ -73,7 +73,10 @@ def crawl_settings(**overrides: Any) -> dict[str, Any]:
         "LOGSTATS_INTERVAL": 60.0,
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
         # Before the retry middleware (550) on the way out, after it on the way back: sees each URL's final answer.
-        "DOWNLOADER_MIDDLEWARES": {"crawler.spiders.base.FailingSourceMiddleware": 50},
+        # The redirect guard first (before robots.txt at 100): a redirect to a private address the source does not
+        # name is never followed.
+        "DOWNLOADER_MIDDLEWARES": {"crawler.guard.RedirectGuardMiddleware": 40,
+                                   "crawler.spiders.base.FailingSourceMiddleware": 50},
         # Budgets of one source in one crawl (crawler/spiders/base.py, site.py); options.max_pages overrides the first.
         "STP_PAGE_BUDGET": 500,
         "STP_DOCUMENT_BUDGET": 3000,

@@ -13,6 +13,9 @@ import sqlite_utils
 from .blobs import BlobStore
 
 
+class ArchiveError(Exception):
+    """The archive cannot be opened, read or written: says which file and why."""
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from ._base import _json
+from ._base import ArchiveError, _json
 from .backfill import BackfillMixin
 from .blobs import BlobStore
 from .crawls import CrawlsMixin
@@ -52,10 +52,6 @@ class _ImmediateConnection:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
-
-
-class ArchiveError(Exception):
-    """The archive cannot be opened or written: says which file and why."""
 
 
 def disk_hint(home: Path) -> str:

@@ -10,7 +10,7 @@ from alerts.subscriptions import Subscription
 
 def test_public_api_is_exactly_all():
     public = {name for name in vars(alerts) if not name.startswith("_")} - {
-        "channels", "delivery", "feeds", "netguard", "render", "settings", "signing", "subscriptions"}
+        "channels", "delivery", "feeds", "logsafety", "netguard", "render", "settings", "signing", "subscriptions"}
     assert set(alerts.__all__) == public | {"subscriptions"}
     for name in alerts.__all__:
         assert getattr(alerts, name) is not None

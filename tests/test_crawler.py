@@ -260,7 +260,7 @@ def test_crawl_once_reports_progress_and_refuses_a_second_run(web: FixtureWeb, h
     assert out["fetches"] == 2 and len(out["events"]) == 2
     assert {e["url"] for e in out["events"]} == {web.url("/"), web.url("/a.pdf")}
     assert out["events"][-1]["counts"]["fetches"] == 2
-    assert "once per process" in out["second"]
+    assert "cannot restart" in out["second"]
 
 
 def test_run_crawl_without_the_asyncio_reactor_says_what_to_do(home: Path) -> None:

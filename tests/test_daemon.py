@@ -316,6 +316,15 @@ def test_status_of_a_home_with_no_daemon(tmp_path):
     assert report["state"] == "not running" and report["sources"] == []
 
 
+def test_status_says_when_the_alert_outbox_cannot_be_read(tmp_path):
+    Archive(tmp_path).close()
+    assert daemon_status(tmp_path)["alerts"] == {"pending": 0, "retrying": 0, "oldest_pending": None}
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        db.execute("DROP TABLE deliveries")
+    with pytest.raises(ArchiveError, match="cannot read the alert outbox.*deliveries"):
+        daemon_status(tmp_path)  # not "no outbox": every archive has one
+
+
 def test_daemon_settings_are_checked(tmp_path):
     (tmp_path / "config.toml").write_text("[daemon]\ngather_seconds = 0.5\nmax_batch = 5\n")
     settings = DaemonSettings.from_home(tmp_path)

@@ -28,7 +28,7 @@ from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from storage import Fetch, KnownUrl
 
-from ..links import canonical, looks_like_document, response_kind
+from ..links import as_linked, canonical, looks_like_document, response_kind
 from ..sources import Source
 
 META = "stp"  # the request.meta key holding what the spider knows about a request
@@ -96,7 +96,11 @@ class SourceSpider(scrapy.Spider):
 
     def request(self, url: str, *, depth: int, hint: str, referer: str | None = None, link_text: str | None = None,
                 follow: bool = True, conditional: bool | None = None) -> Request | None:
-        """A request for `url` unless this crawl already made one; conditional if we hold its last body."""
+        """A request for `url` unless this crawl already made one; conditional if we hold its last body.
+
+        The request goes to the URL as linked; its canonical form is only the key it is recorded and known by.
+        """
+        linked = as_linked(url)
         url = canonical(url)
         if url in self.requested or self.stopped_early:
             return None
@@ -114,7 +118,7 @@ class SourceSpider(scrapy.Spider):
                 "link_text": (link_text or "").strip()[:MAX_LINK_TEXT] or None, "queued": time.monotonic()}
         # dont_filter: de-duplication is `self.requested` above, so that a redirect to a URL fetched earlier in
         # the crawl still ends as a recorded fetch rather than being dropped by Scrapy's duplicate filter.
-        return Request(url, callback=self.parse_response, errback=self.parse_failure, headers=headers,
+        return Request(linked, callback=self.parse_response, errback=self.parse_failure, headers=headers,
                        dont_filter=True, meta={META: info})
 
     def budget(self, kind: str) -> int:
@@ -296,6 +300,8 @@ def describe_failure(failure: Failure, request: Request, settings: Any) -> str:
     if isinstance(exc, IgnoreRequest):
         if "robots.txt" in text:
             return "forbidden by robots.txt"
+        if text.startswith("refused redirect"):  # crawler/guard.py: a redirect to a private address
+            return "refused: " + text[len("refused "):]
         if "redirection" in text:
             return f"too many redirects (more than {settings.getint('REDIRECT_MAX_TIMES')}, REDIRECT_MAX_TIMES)"
         if "during decompression" in text:  # HttpCompressionMiddleware's limit on a gzip/deflate/br bomb

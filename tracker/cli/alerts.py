@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 import alerts
-from storage import Archive, ArchiveError
-from tracker.cli.common import footprint_code, get_home, subscription_footprints
+from storage import ALERT_KINDS, EVENT_KINDS, GENERATIONS, Archive, ArchiveError
+from tracker.cli.common import footprint_code, get_home, one_of, subscription_footprints
 
 # Markup off: addresses, titles and error messages contain square brackets that are not rich markup.
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -56,8 +56,8 @@ def opened() -> Iterator[tuple[Archive, alerts.AlertSettings]]:
 def subscribe_command(
     address: Annotated[str, typer.Argument(help="Email address, webhook URL (https://...) or apprise URL.")],
     footprint: Annotated[Optional[list[str]], typer.Option("--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place (repeatable); a merged ICB's old code follows its successor.")] = None,
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Event kind: leaked, published, revised, replaced, withdrawn, reinstated (repeatable).")] = None,
-    generation: Annotated[Optional[list[str]], typer.Option("--generation", help="e.g. 2016-stp, 2022-joint-forward-plan (repeatable).")] = None,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Event kind: " + ", ".join(ALERT_KINDS) + " (repeatable).")] = None,
+    generation: Annotated[Optional[list[str]], typer.Option("--generation", help=", ".join(GENERATIONS) + " (repeatable).")] = None,
     keyword: Annotated[Optional[list[str]], typer.Option("--keyword", help="Word matched in title, summary and changed text (repeatable).")] = None,
     digest: Annotated[Optional[str], typer.Option("--digest", help="Gather alerts into one message: daily or weekly.")] = None,
 ) -> None:
@@ -206,7 +206,8 @@ def deliveries_command(
 @app.command("feed")
 def feed_command(
     footprint: Annotated[Optional[str], typer.Option("--footprint", help="Only this footprint: a code (QF7) or any name the registry knows: STP, ICB, brand, council or place.")] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this event kind.")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this event kind.",
+                                                callback=one_of("event kind", EVENT_KINDS))] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Newest events to include.")] = 200,
 ) -> None:

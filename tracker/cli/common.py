@@ -6,13 +6,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from storage import Archive, ArchiveError
+from storage import Archive, ArchiveError, unknown_choice
 
 # Markup off for data: titles, URLs and summaries come from fetched pages, and "[/]" or "[link=...]" in one
 # must print as written, never crash the command or become a terminal link.
@@ -53,6 +54,21 @@ def fail_plainly(message: str) -> None:
     """An error outside any command's own handling: one line on stderr, exit 2."""
     error_line(message)
     sys.exit(2)
+
+
+def one_of(name: str, valid: tuple[str, ...]) -> Callable[[Any], Any]:
+    """An option callback: the value (each value of a repeatable option) lower-cased if it is one of `valid`, else
+    one error line that lists them, exit 2 (`--generation 2019-fiveyear` must not quietly match nothing)."""
+
+    def check(value: Any) -> Any:
+        message = unknown_choice(name, value, valid)
+        if message:
+            fail(message, 2)
+        if value is None:
+            return None
+        return value.strip().lower() if isinstance(value, str) else [v.strip().lower() for v in value]
+
+    return check
 
 
 def footprint_code(value: str | None) -> str | None:

@@ -38,6 +38,7 @@ HEALTH_WORDS = {
     "no-documents": "reachable, publishes nothing",
     "failing": "failing",
     "failing-7d": "FAILING FOR A WEEK",
+    "no-meetings": "no meetings found",
     "never-crawled": "never crawled",
 }
 
@@ -111,6 +112,8 @@ def source_health(row: dict[str, Any] | None, counts: dict[str, Any] | None,
         week = since is not None and now - since >= STALE_AFTER
         health["failing_for_a_week"] = week
         health["health"] = "failing-7d" if week else "failing"
+        if (health["last_error"] or "").startswith("no meetings found"):  # answers, but no way to any meeting
+            health["health"] = "no-meetings"
     else:
         health["health"] = "ok" if health["documents"] else "no-documents"
     return health

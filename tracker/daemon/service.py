@@ -425,15 +425,12 @@ class Daemon:
             note("extraction workers stopped while idle")
 
     def _load_alerts(self) -> None:
-        """alerts.enqueue_new_events / deliver_pending, if the alerts package provides them."""
-        try:
-            import alerts
+        """alerts.enqueue_new_events / deliver_pending with the [alerts] settings."""
+        import alerts
 
-            enqueue, deliver = alerts.enqueue_new_events, alerts.deliver_pending
+        enqueue, deliver = alerts.enqueue_new_events, alerts.deliver_pending
+        try:
             settings = alerts.AlertSettings.from_home(self.home)
-        except (ImportError, AttributeError) as exc:
-            note("alert delivery not available: events are recorded, not sent", logging.WARNING, reason=str(exc))
-            return
         except Exception as exc:  # a wrong [alerts] table: say so, keep crawling
             note("alert settings cannot be read: nothing will be sent", logging.ERROR, reason=str(exc))
             return

@@ -7,16 +7,13 @@ import os
 from collections import defaultdict
 from typing import Any
 
-from storage import Archive, Event
+from storage import ALERT_KINDS, EVENT_KINDS, GENERATIONS, Archive, Event
 
 from tracker.meaning.classify import footprint_name
 
 log = logging.getLogger("stp_tracker.events")
 
-KINDS = ("leaked", "published", "revised", "replaced", "withdrawn", "reinstated", "moved", "baseline")
-ALERT_KINDS = ("leaked", "published", "revised", "replaced", "withdrawn", "reinstated")
-GENERATIONS = ("2016-stp", "2017-partnership", "2019-five-year", "2022-joint-forward-plan",
-               "2025-strategic-commissioning")
+KINDS = EVENT_KINDS  # the one list of each lives beside the Event model (storage.models)
 
 # A status that says a URL no longer serves a document. Anything else without a body (timeouts, 5xx,
 # 403 bot blocks, 429) is transient and never counts towards a withdrawal.

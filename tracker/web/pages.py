@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from storage import Archive, BlobError, event_json, sha256_of
+from storage import EVENT_KINDS, Archive, BlobError, event_json, sha256_of
 from tracker.web import life, reading
 from tracker.web.params import (
     PAGE_SIZE,
@@ -24,6 +24,7 @@ from tracker.web.params import (
     _footprint_table,
     _generations,
     _int,
+    _one_of,
     _registry_footprint,
     _search_params,
     footprint_choices,
@@ -133,7 +134,7 @@ class PagesMixin:
         with self.archive() as archive:
             roles = life.version_roles([event_json(archive, e) for e in archive.events_latest(
                 document_id=version["document_id"], include_all=True, limit=500)])
-        base = self._base_url(request)
+        base = self._base_url()[0]  # the citable address: configured, else this server (never the Host header)
         cite_url = f"{base}/versions/{version_id}"
         return self.render("version.html", version=version, fetches=fetches, blob=blob, text=text,
                            preservations=preservations, previous=previous, following=following, number=index + 1,
@@ -231,39 +232,39 @@ class PagesMixin:
     def feed(self, request: Request) -> Response:
         from alerts import atom_feed
 
+        base_url, configured = self._base_url()
         with self.archive() as archive:
             body = atom_feed(archive, footprint=_footprint(request.query_params.get("footprint")),
-                             kind=(request.query_params.get("kind") or "")[:40] or None,
-                             base_url=self._base_url(request))
+                             kind=_one_of(request.query_params.get("kind"), "event kind", EVENT_KINDS),
+                             base_url=base_url)
         # Browsers that still apply XSLT show the feed as a page; the others have /feed (an HTML page beside it).
         if body.startswith(b"<?xml"):
             end = body.index(b"?>") + 2
             body = body[:end] + b'\n<?xml-stylesheet type="text/xsl" href="/static/feed.xsl"?>' + body[end:]
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
+        headers = {} if configured else {"X-STP-Base-URL": f"not configured: links use {base_url}; "
+                                                           "set base_url in [alerts] of config.toml"}
+        return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
     def feed_page(self, request: Request) -> Response:
         """/feed: the Atom feed as a page a person can read, with the address to give a feed reader."""
         footprint = _footprint(request.query_params.get("footprint"))
-        kind = (request.query_params.get("kind") or "")[:40] or None
+        kind = _one_of(request.query_params.get("kind"), "event kind", EVENT_KINDS)
         with self.archive() as archive:
             events = [event_json(archive, e) for e in archive.events_latest(footprint=footprint, kind=kind, limit=50)]
         query = urlencode({k: v for k, v in (("footprint", footprint), ("kind", kind)) if v})
-        feed_url = f"{self._base_url(request)}/feed.atom" + (f"?{query}" if query else "")
+        feed_url = f"{self._base_url()[0]}/feed.atom" + (f"?{query}" if query else "")
         return self.render("feed.html", events=events, feed_url=feed_url, footprint=footprint, kind=kind,
                            footprints=footprint_choices(), kinds=_event_kinds())
 
-    def _base_url(self, request: Request) -> str:
-        """Where links in feeds point: the configured base_url ([alerts] in config.toml), else this server."""
-        try:
-            from alerts import DEFAULT_BASE_URL, AlertSettings
+    def _base_url(self) -> tuple[str, bool]:
+        """Where links in feeds point, and whether the operator said so: [alerts] base_url in config.toml, else
+        the address this server was started on (never the request's Host header, which any client can set)."""
+        from alerts import DEFAULT_BASE_URL, AlertSettings
 
-            configured = AlertSettings.from_home(self.home).base_url
-        except Exception:  # no alerts package, or a config problem that `stp-tracker` reports elsewhere
-            configured = None
-            DEFAULT_BASE_URL = None
+        configured = AlertSettings.from_home(self.home).base_url
         if configured and configured != DEFAULT_BASE_URL:
-            return configured.rstrip("/")
-        return str(request.base_url).rstrip("/")
+            return configured.rstrip("/"), True
+        return (self.server_url or DEFAULT_BASE_URL).rstrip("/"), False
 
     def stylesheet(self, request: Request) -> Response:
         name = request.path_params["name"]

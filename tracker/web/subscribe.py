@@ -8,7 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from tracker.web.params import _event_kinds, _generations
+from storage import ALERT_KINDS
+from tracker.web.params import _generations
 from tracker.web.security import _EMAIL, Csrf
 
 
@@ -39,7 +40,7 @@ class SubscribeMixin:
         if not self.subscriptions:
             raise HTTPException(404, "subscriptions are switched off: start the server with --subscriptions")
         if request.method == "GET":
-            return self._form(request, "subscribe.html", generations=_generations(), kinds=_event_kinds())
+            return self._form(request, "subscribe.html", generations=_generations(), kinds=ALERT_KINDS)
         form = await request.form(max_files=0, max_fields=20)
         refused = self._refuse(request, form)
         if refused is not None:
@@ -47,13 +48,13 @@ class SubscribeMixin:
         address = str(form.get("email") or "").strip()
         if not _EMAIL.match(address) or len(address) > 254:
             return self._form(request, "subscribe.html", status=400, error="Enter an email address like "
-                              "name@example.org.", generations=_generations(), kinds=_event_kinds())
+                              "name@example.org.", generations=_generations(), kinds=ALERT_KINDS)
         from starlette.concurrency import run_in_threadpool
 
         result = await run_in_threadpool(self._do_subscribe, address, form)
         if isinstance(result, str):
             return self._form(request, "subscribe.html", status=400, error=result, generations=_generations(),
-                              kinds=_event_kinds())
+                              kinds=ALERT_KINDS)
         return self.render("message.html", title="Check your email", message=(
             "If the address is right, a message is on its way: follow its link to confirm. Nothing else is "
             "sent until you do."))
