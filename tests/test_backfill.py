@@ -319,6 +319,13 @@ def footprint_history(fake: FakeArchive) -> None:
     fake.add(OLD_FYP, "20191130080000", story._pdf(story.FIVE_YEAR_PLAN, title="SYB Five Year Plan"))
     fake.add(JFP_URL, "20230705100000", story._pdf(JFP, title="South Yorkshire Joint Forward Plan"))
     fake.add(f"{ICB}/", "20230601000000", story._page("NHS South Yorkshire", "<p>Welcome.</p>"), "text/html")
+    # One hop only: a page NHS England's page links to is not read for its own links.
+    about = "https://www.england.nhs.uk/integratedcare/stps/about/"
+    fake.add(about, "20161125120500", story._page("About", f"<a href='{TWO_HOPS}'>guidance</a>"), "text/html")
+    fake.add(TWO_HOPS, "20161101000000", story._pdf(["STP guidance"], title="Guidance"))
+
+
+TWO_HOPS = "https://www.england.nhs.uk/wp-content/uploads/2016/02/stp-footprints-march-2016.pdf"
 
 
 def test_a_footprints_backfill_finds_the_plans_linked_from_nhs_englands_page(tmp_path, fake):
@@ -346,6 +353,7 @@ def test_a_footprints_backfill_finds_the_plans_linked_from_nhs_englands_page(tmp
     # A "page" source is not listed site-wide: england.nhs.uk's other documents are not asked for.
     assert not any("url=england.nhs.uk%2F" in p or "url=www.england.nhs.uk%2F" in p for p in
                    (path for path, _ in fake.requests_to("/cdx/"))), fake.requests_to("/cdx/")
+    assert not any(TWO_HOPS in path for path, _ in fake.requests), "one hop: links of linked pages are not followed"
     again = run(home, fake, "backfill", "--footprint", "QF7", "--sources", str(sources), "--to", "2023")
     assert "0 captures newly listed, 0 imported" in again.stderr, again.stderr
 
@@ -382,3 +390,22 @@ def test_pacing_follows_the_archives_published_limits_by_default(tmp_path, fake)
         backfill(archive, chosen, config_for(fake, archives=["wayback"]), limit=1, pool=None)
         later = estimate(archive, chosen, BackfillConfig(archives=["wayback"]), (2016, 2022))
         assert (later.listings, later.captures) == (0, 4) and later.seconds == pytest.approx(4 * 0.1)
+
+
+def test_document_links_on_archived_pages():
+    page = b"""<html><head><base href="https://www.england.nhs.uk/integratedcare/"></head><body>
+    <a href="stps/syb-stp.pdf">relative, under the base</a>
+    <a href="https://www.doncasterccg.nhs.uk/wp-content/uploads/2016/11/STP.PDF#page=2">another host, a fragment</a>
+    <a href="/web/20161125120000/https://www.rotherhamccg.nhs.uk/Downloads/stp-appendix.docx">rewritten</a>
+    <a href="https://www.bassetlawccg.nhs.uk/finance.xlsx">a spreadsheet</a>
+    <a href="https://www.bassetlawccg.nhs.uk/news/">a page</a> <a href="mailto:x@nhs.net">mail</a>
+    <a href="https://www.epa.gov/%22data:image/jpeg;base64,/9j/x.pdf">junk</a>
+    <a href="stps/syb-stp.pdf">the same again</a></body></html>"""
+    from tracker.webarchives.backfill import document_links
+
+    assert document_links(page, "https://www.england.nhs.uk/integratedcare/stps/view-stps/") == [
+        "https://www.england.nhs.uk/integratedcare/stps/syb-stp.pdf",
+        "https://www.doncasterccg.nhs.uk/wp-content/uploads/2016/11/STP.PDF",
+        "https://www.rotherhamccg.nhs.uk/Downloads/stp-appendix.docx",
+        "https://www.bassetlawccg.nhs.uk/finance.xlsx"]
+    assert document_links(b"", "https://x.nhs.uk/") == [] and document_links(b"\x00\xff", "https://x.nhs.uk/") == []
