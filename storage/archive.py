@@ -8,8 +8,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ._base import ArchiveError, _json
 from .backfill import BackfillMixin
 from .blobs import BlobStore
@@ -110,6 +108,8 @@ class Archive(FootprintsMixin, CrawlsMixin, FetchesMixin, TextsMixin, DocumentsM
             # pending until some later commit.
             conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
         self.blobs = BlobStore(self.home / BLOB_DIR) if not readonly else _ReadOnlyBlobs(self.home / BLOB_DIR)
+        import sqlite_utils  # here, not at module level: `stp-tracker --help` never opens the archive
+
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         if not readonly:
             self.db.conn = _ImmediateConnection(conn)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:  # sqlite-utils costs ~70 ms to import: only an opened Archive needs it (archive.py)
+    import sqlite_utils
 
 
 def _run(db: sqlite_utils.Database, script: str) -> None:

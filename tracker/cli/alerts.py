@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-import alerts
 from storage import ALERT_KINDS, EVENT_KINDS, GENERATIONS, Archive, ArchiveError
 from tracker.cli.common import footprint_code, get_home, one_of, subscription_footprints
 
@@ -37,6 +36,7 @@ app = typer.Typer()
 
 
 def opened() -> Iterator[tuple[Archive, alerts.AlertSettings]]:
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     home = get_home()
     try:
         settings = alerts.AlertSettings.from_home(home)
@@ -65,6 +65,8 @@ def subscribe_command(
 
     Example: stp-tracker subscribe campaign@example.org --footprint QF7 --kind revised --digest daily
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
+
     footprint = subscription_footprints(footprint)
     with opened() as (archive, settings):
         try:
@@ -96,6 +98,7 @@ def unsubscribe_command(
 
     Example: stp-tracker unsubscribe campaign@example.org
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, settings):
         try:
             ended = alerts.unsubscribe(archive, address_or_token, settings)
@@ -111,6 +114,7 @@ def confirm_command(token: Annotated[str, typer.Argument(help="The token from th
 
     Example: stp-tracker confirm 3q2-8aYkR0...
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, _settings):
         try:
             sub = alerts.confirm(archive, token)
@@ -128,6 +132,7 @@ def subscriptions_command(
 
     Example: stp-tracker subscriptions --json
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, _settings):
         subs = [s for s in alerts.subscriptions(archive) if include_all or s.status != "unsubscribed"]
         rows = [s.public() for s in subs]
@@ -156,6 +161,7 @@ def deliver_command(
 
     Failed messages are kept and retried later with backoff. Example: stp-tracker deliver
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, settings):
         report = alerts.deliver_pending(archive, settings)
     if as_json:
@@ -186,6 +192,7 @@ def deliveries_command(
 
     Example: stp-tracker deliveries --failed
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, _settings):
         rows = alerts.deliveries(archive, failed=failed, limit=limit)
     if as_json:
@@ -215,6 +222,8 @@ def feed_command(
 
     Example: stp-tracker feed --footprint QF7 --output qf7.atom
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
+
     footprint = footprint_code(footprint)
     with opened() as (archive, settings):
         try:
@@ -234,6 +243,7 @@ def test_alert_command(
 
     Example: stp-tracker test-alert "ntfys://my-topic"
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, settings):
         result = alerts.send_test_alert(settings, address, archive)
     if result.ok:

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
-import difflib
 import json
-import socket
-import ssl
-import urllib.error
-import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -19,9 +13,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-# Importing the committee spiders registers them (crawler/spiders/__init__.py imports only site and page).
-import crawler.spiders.cmis  # noqa: F401
-import crawler.spiders.moderngov  # noqa: F401
 from crawler import KINDS, Source, SourceError, load_sources, sources_from_dicts
 from storage import Archive, ArchiveError
 from tracker.cli.common import footprint_code, get_home
@@ -154,6 +145,11 @@ def _day(value: str | None) -> str:
 
 def _http_get(url: str, timeout: float, agent: str, limit: int) -> tuple[int | None, bytes, str | None]:
     """(status, first `limit` bytes, error) for a GET of `url` (redirects followed)."""
+    import socket  # the network modules load only for `sources check` (start-up of every other command)
+    import ssl
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": agent, "Accept": "*/*"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked
@@ -175,6 +171,9 @@ def _http_get(url: str, timeout: float, agent: str, limit: int) -> tuple[int | N
 
 def check_url(url: str, *, timeout: float = CHECK_TIMEOUT, agent: str | None = None) -> dict[str, Any]:
     """DNS, TCP, robots.txt and HTTP for one start URL; `verdict` is "ok" or what stops a crawl."""
+    import concurrent.futures
+    import socket
+
     from protego import Protego
 
     from crawler import ROBOTS_AGENT, user_agent
@@ -304,6 +303,8 @@ def by_name(sources: list[Source], names: list[str]) -> list[Source]:
     chosen = []
     for name in names:
         if name not in index:
+            import difflib
+
             close = difflib.get_close_matches(name, list(index), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise _fail(f"no source named {name!r}{hint}; `stp-tracker sources list` shows them", 1)
@@ -418,6 +419,8 @@ def check_command(
 
     Example: stp-tracker sources check council-ken-kent nhse-integrated-care
     """
+    import concurrent.futures
+
     sources, _ = loaded()
     chosen = by_name(sources, names) if names else sorted(sources, key=lambda s: s.name)
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
