@@ -354,7 +354,7 @@ def test_sigterm_mid_crawl_stops_the_crawl_and_it_runs_again_next_start(web, hom
     assert d.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 15, "SIGTERM waited for the hanging request"
     with Archive(home, readonly=True) as archive:
-        assert [c["status"] for c in archive.crawls()] == ["stopped"]
+        assert [c["status"] for c in archive.crawls()] == ["abandoned"]
         assert archive.integrity_check() == "ok"
     (source,) = status(home)["sources"]
     assert source["in_flight"], "a crawl cut short by a stop must run again soon after the next start"

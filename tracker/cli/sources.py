@@ -127,7 +127,8 @@ def _summary(source: Source, origin: str, health: dict[str, Any]) -> dict[str, A
         "name": source.name, "kind": source.kind, "footprint": source.footprint,
         "footprints": list(options.get("footprints") or ([source.footprint] if source.footprint else [])),
         "official": source.official, "start_urls": list(source.start_urls), "schedule": source.schedule,
-        "origin": origin, **health,
+        "role": options.get("role"), "evidence": options.get("evidence") or {},
+        "history_domains": list(options.get("history_domains") or []), "origin": origin, **health,
     }
 
 
@@ -315,6 +316,7 @@ def by_name(sources: list[Source], names: list[str]) -> list[Source]:
 def list_command(
     footprint: Annotated[Optional[str], typer.Option("--footprint", help="Only sources for this footprint (ODS code such as QF7, or a name).")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help="Only sources of this kind: site, page, moderngov, cmis.")] = None,
+    official: Annotated[Optional[bool], typer.Option("--official/--unofficial", help="Only official NHS publishers (ICB sites, board papers, trusts, NHS England), or only the others.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
     """List the sources with their health: last success, consecutive failures, last error, documents found.
@@ -335,6 +337,8 @@ def list_command(
         summary = _summary(source, origin[source.name], source_health(rows.get(source.name),
                                                                       counts.get(source.name), now))
         if kind and source.kind != kind or code and code not in summary["footprints"]:
+            continue
+        if official is not None and source.official is not official:
             continue
         result.append(summary)
     if as_json:
