@@ -409,3 +409,19 @@ def test_document_links_on_archived_pages():
         "https://www.rotherhamccg.nhs.uk/Downloads/stp-appendix.docx",
         "https://www.bassetlawccg.nhs.uk/finance.xlsx"]
     assert document_links(b"", "https://x.nhs.uk/") == [] and document_links(b"\x00\xff", "https://x.nhs.uk/") == []
+
+
+def test_what_is_listed_for_a_page_a_scoped_site_and_old_domains():
+    from crawler.sources import sources_from_dicts
+    from tracker.webarchives.backfill import queries_for
+
+    nhse, icb = sources_from_dicts([
+        {"name": "nhse", "kind": "site", "start_urls": [NHSE], "allowed_domains": ["www.england.nhs.uk"],
+         "options": {"path_prefixes": ["/integratedcare/", "/wp-content/uploads/"]}},
+        {"name": "icb", "kind": "page", "start_urls": [f"{ICB}/plans/"],
+         "options": {"history_domains": [OLD_DOMAIN, "hwics.org.uk"]}}])
+    prefix = lambda source: [q.url for q in queries_for(source, [], ["wayback"]) if q.match == "prefix"]  # noqa: E731
+    assert prefix(nhse) == ["www.england.nhs.uk/integratedcare/", "www.england.nhs.uk/wp-content/uploads/"]
+    assert prefix(icb) == [f"{OLD_DOMAIN}/", "hwics.org.uk/"]  # a page is not listed site-wide; old domains are
+    exact = [q.url for q in queries_for(icb, [], ["wayback"]) if q.match == "exact"]
+    assert exact == [f"{ICB}/plans/", f"http://{OLD_DOMAIN}/", "http://hwics.org.uk/"]

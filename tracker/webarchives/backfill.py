@@ -129,11 +129,17 @@ def queries_for(source: Any, known_documents: list[str], archives: list[str]) ->
     known documents."""
     queries: list[Query] = []
     # A "page" source watches one page (NHS England's list of STPs, say): its documents are the ones it links to
-    # (read from its captures), not everything on its host. Its old domains are still listed whole.
-    domains = _domains(source) if source.kind != "page" else history_domains(source)
+    # (read from its captures), not everything on its host. A site scoped to some paths (options.path_prefixes,
+    # as the registry scopes NHS England's very large site) is listed under those paths only. Its old domains
+    # are listed whole.
+    prefixes = [str(p) for p in (getattr(source, "options", None) or {}).get("path_prefixes") or []
+                if str(p).startswith("/")] or ["/"]
+    own = list(dict.fromkeys([*source.allowed_domains, *source.document_hosts])) if source.kind != "page" else []
+    listed = [f"{d}{prefix}" for d in own for prefix in prefixes]
+    listed += [f"{d}/" for d in history_domains(source) if d not in own]
     if "wayback" in archives:
-        for domain in domains:
-            queries.append(Query("wayback", f"{domain}/", "prefix", DOCUMENT_TYPES))
+        for where in dict.fromkeys(listed):
+            queries.append(Query("wayback", where, "prefix", DOCUMENT_TYPES))
     for url in _pages(source):
         for archive in archives:
             queries.append(Query(archive, url, "exact", ALL_TYPES))
