@@ -337,7 +337,7 @@ def test_a_footprints_backfill_finds_the_plans_linked_from_nhs_englands_page(tmp
     done = run(home, fake, "backfill", "--footprint", "QF7", "--sources", str(sources), "--from", "2016",
                "--to", "2023")
     assert "plan: " in done.stderr.splitlines()[0], done.stderr  # how long, before anything is asked
-    assert "found through links on archived pages" in done.stderr, done.stderr
+    assert "1 captures listed through links on archived pages" in done.stderr, done.stderr
 
     found = {}
     for url in (CCG_STP, OLD_FYP, JFP_URL):
