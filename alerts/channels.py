@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 import apprise
 import requests
 
-from . import netguard, signing
+from . import logsafety, netguard, signing
 from .render import Message, one_line
 from .settings import AlertSettings
 
 log = logging.getLogger("stp_tracker.alerts")
+logsafety.contain_third_party_logs()
 
 MAX_ADDRESS_CHARS = 2000
 MAX_ERROR_CHARS = 600
@@ -225,6 +226,16 @@ class WebhookChannel(Channel):
 
 
 _CUSTOM_HTTP = {"json", "jsons", "xml", "xmls", "form", "forms"}  # apprise's plugins that post to any URL
+_PLAIN_HTTP = {"json", "xml", "form"}  # their plain-http forms: the same allowance as an http:// webhook
+# Schemes whose sends the connection guard cannot follow: refused, whatever the address says.
+_UNGUARDED = {
+    "xmpp": "sends from threads of its own", "xmpps": "sends from threads of its own",
+    "syslog": "writes to this machine's system log", "dbus": "talks to this machine's desktop bus",
+    "kde": "talks to this machine's desktop bus", "qt": "talks to this machine's desktop bus",
+    "glib": "talks to this machine's desktop bus", "gio": "talks to this machine's desktop bus",
+    "gnome": "talks to this machine's desktop bus", "macosx": "runs a program on this machine",
+    "windows": "talks to this machine's desktop", "blink1": "talks to a device on this machine",
+}
 
 
 class AppriseChannel(Channel):
@@ -251,13 +262,27 @@ class AppriseChannel(Channel):
         if plugin is None:
             raise AddressError(f"not an apprise URL apprise can use: {address.split('://', 1)[0]}://… "
                                "(see https://github.com/caronc/apprise/wiki)")
-        host = getattr(plugin, "host", None)
-        if host:
-            # Cloud services keep a token where the host would be: a name that does not resolve is not refused
-            # here; every connection is checked again when it is made (netguard.guarded_connections).
+        scheme = address.strip().split("://", 1)[0].lower()
+        if scheme in _UNGUARDED:
+            raise AddressError(f"{scheme}:// is refused: it {_UNGUARDED[scheme]}, where the connection guard "
+                               "cannot check it")
+        allow = self.settings.allow_private_targets
+        if scheme in _PLAIN_HTTP and not allow:
+            raise AddressError(f"{self.redact(address)}: plain {scheme}:// is refused, use {scheme}s:// "
+                               f"(plain http is allowed only where private targets are: {netguard.ALLOW_HINT})")
+        # A plugin whose URL names a host it connects to (json://, mmost://, mailto://, rsyslog://...) must resolve
+        # to public addresses now; cloud services keep a token where the host would be (slack://T1/B2/C3) and
+        # connect to their own fixed hosts. Every connection is checked again when it is made (netguard).
+        targets = []
+        relay = getattr(plugin, "smtp_host", None)
+        if relay:  # mailto://...?smtp=HOST&port=P: the relay is where the mail goes, not the mail domain
+            targets.append((str(relay), getattr(plugin, "port", None)))
+        elif "host" in (getattr(plugin, "template_tokens", None) or {}) and getattr(plugin, "host", None):
+            targets.append((str(plugin.host), getattr(plugin, "port", None)))
+        for host, port in targets:
             try:
-                netguard.check_host(str(host), getattr(plugin, "port", None),
-                                    allow_private=self.settings.allow_private_targets, must_resolve=False)
+                netguard.check_host(host, port if isinstance(port, int) else None, allow_private=allow,
+                                    must_resolve=True)
             except netguard.RefusedTarget as exc:
                 raise AddressError(f"{self.redact(address)}: {exc}") from None
 
@@ -266,7 +291,7 @@ class AppriseChannel(Channel):
             self.check(address)
         except AddressError as exc:
             raise SendError(str(exc)) from None
-        # Sequential mode keeps the send in this thread, where the connection guard applies.
+        # The guard is a context variable: apprise copies it into the worker thread that sends.
         notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
         if not notifier.add(address.strip()):
             raise SendError(f"apprise cannot use {self.redact(address)}")
@@ -276,10 +301,11 @@ class AppriseChannel(Channel):
                 ok = bool(notifier.notify(body=message.text, title=message.subject,
                                           body_format=apprise.NotifyFormat.TEXT))
             except Exception as exc:  # a plugin bug must be a recorded failure, not a crashed run
-                reason = _scrub(f"{type(exc).__name__}: {exc}", address, self.redact(address))
+                reason = logsafety.scrub_secrets(_scrub(f"{type(exc).__name__}: {exc}", address,
+                                                        self.redact(address)))
                 raise SendError(_short(f"apprise {self.redact(address)}: {reason}")) from None
         if not ok:
-            reason = _scrub(self._reason(captured.getvalue()), address, self.redact(address))
+            reason = logsafety.scrub_secrets(_scrub(self._reason(captured.getvalue()), address, self.redact(address)))
             raise SendError(_short(f"apprise {self.redact(address)}: {reason}"))
 
     @staticmethod

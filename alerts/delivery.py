@@ -132,6 +132,13 @@ def enqueue_new_events(archive: Archive, now: dt.datetime | None = None) -> int:
     return added
 
 
+def _plan_opening(archive: Archive, event: dict[str, Any], chars: int = 1200) -> str | None:
+    """The first words of the plan an event is about (for leaked, published and replaced alerts)."""
+    version = (event.get("versions") or {}).get("after")
+    text = archive.version_text(int(version)) if version else None
+    return text[:chars] if text else None
+
+
 def _message(archive: Archive, settings: AlertSettings, sub: Subscription, rows: list[dict[str, Any]]) -> Message:
     events = []
     for row in rows:
@@ -144,7 +151,7 @@ def _message(archive: Archive, settings: AlertSettings, sub: Subscription, rows:
     key = rows[0]["digest_key"]
     if key is None:
         return render_event(events[0], settings.base_url, ref=f"stp-tracker.delivery.{rows[0]['id']}",
-                            unsubscribe_url=unsubscribe, filters=filters)
+                            unsubscribe_url=unsubscribe, filters=filters, excerpt=_plan_opening(archive, events[0]))
     return render_digest(events, settings.base_url, ref=f"stp-tracker.digest.{sub.id}.{key}.{rows[0]['id']}",
                          period=sub.mode, period_label=key, unsubscribe_url=unsubscribe, filters=filters)
 

@@ -25,6 +25,8 @@ KIND_LABELS = {
 MAX_FIGURES = 20
 MAX_EXCERPTS = 5
 MAX_EXCERPT_CHARS = 400
+MAX_PLAN_EXCERPT = 600
+EXCERPT_KINDS = ("leaked", "published", "replaced", "reinstated")
 MAX_DIGEST_EVENTS = 200
 MAX_SUBJECT_CHARS = 180
 
@@ -87,6 +89,42 @@ def _excerpts(items: Any) -> list[str]:
     return [one_line(text, MAX_EXCERPT_CHARS) for text in found[:MAX_EXCERPTS]]
 
 
+def in_words(value: str | None) -> str:
+    """An ISO timestamp as a person reads it: "1 March 2025, 14:05 UTC"."""
+    import datetime as dt
+
+    if not value:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if len(str(value)) <= 10:
+        return f"{moment.day} {moment:%B %Y}"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc)
+    return f"{moment.day} {moment:%B %Y}, {moment:%H:%M} UTC"
+
+
+def marked(text: str, needles: list[str]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is_changed) so that templates can highlight the changed figures inside a passage
+    (word-level, not the whole sentence): every occurrence of a needle is marked."""
+    wanted = sorted({n for n in needles if n and len(n) <= 200}, key=len, reverse=True)
+    if not wanted:
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(n) for n in wanted))
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        if m.start() > pos:
+            out.append((text[pos:m.start()], False))
+        out.append((m.group(0), True))
+        pos = m.end()
+    if pos < len(text):
+        out.append((text[pos:], False))
+    return out
+
+
 def _figures(items: Any) -> list[dict[str, str]]:
     figures = []
     for item in items if isinstance(items, list) else []:
@@ -117,8 +155,9 @@ def event_text_fields(event: dict[str, Any]) -> list[str]:
     return [(event.get("document") or {}).get("title") or "", event.get("summary") or "", *found]
 
 
-def event_view(event: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """What the templates show about one event (from its event_json)."""
+def event_view(event: dict[str, Any], base_url: str, excerpt: str | None = None) -> dict[str, Any]:
+    """What the templates show about one event (from its event_json); `excerpt`, the plan's opening text, is
+    shown for leaked, published and replaced plans (what the plan says, not only that it exists)."""
     base = base_url.rstrip("/")
     changes = event.get("changes") or {}
     versions = event.get("versions") or {}
@@ -138,12 +177,14 @@ def event_view(event: dict[str, Any], base_url: str) -> dict[str, Any]:
         "footprint_code": code,
         "generation": event.get("generation"),
         "detected_at": event.get("detected_at"),
+        "detected_words": in_words(event.get("detected_at")),
         "official": event.get("official"),
         "summary": event.get("summary") or "",
         "figures": figures[:MAX_FIGURES],
         "more_figures": max(0, len(figures) - MAX_FIGURES),
-        "added": _excerpts(changes.get("added")),
-        "removed": _excerpts(changes.get("removed")),
+        "added": [marked(t, [f["after"] for f in figures]) for t in _excerpts(changes.get("added"))],
+        "removed": [marked(t, [f["before"] for f in figures]) for t in _excerpts(changes.get("removed"))],
+        "excerpt": one_line(excerpt, MAX_PLAN_EXCERPT) if excerpt and event.get("kind") in EXCERPT_KINDS else None,
         "version_url": f"{base}/versions/{int(after or before)}" if (after or before) else None,
         "diff_url": f"{base}/diff/{int(before)}/{int(after)}" if before and after else None,
         "url": event.get("url") if str(event.get("url") or "").startswith(("http://", "https://")) else None,
@@ -165,8 +206,8 @@ def event_subject(view: dict[str, Any]) -> str:
 
 
 def render_event(event: dict[str, Any], base_url: str, *, ref: str, unsubscribe_url: str | None = None,
-                 filters: str = "") -> Message:
-    view = event_view(event, base_url)
+                 filters: str = "", excerpt: str | None = None) -> Message:
+    view = event_view(event, base_url, excerpt)
     subject = event_subject(view)
     context = {"e": view, "subject": subject, "unsubscribe_url": unsubscribe_url, "filters": filters}
     return Message(subject=subject, text=_render("event.txt.j2", context), html=_render("event.html.j2", context),

@@ -3,10 +3,25 @@
 from .archive import Archive, ArchiveError, disk_hint, is_disk_error
 from .blobs import BlobError, BlobStore, sha256_of
 from .eventjson import event_json
-from .models import Event, Extraction, Fetch, KnownUrl, utcnow
+from .models import (
+    ALERT_KINDS,
+    DOCUMENT_KINDS,
+    EVENT_KINDS,
+    GENERATIONS,
+    Event,
+    Extraction,
+    Fetch,
+    KnownUrl,
+    unknown_choice,
+    utcnow,
+)
 from .outbox import Outbox
 
 __all__ = [
+    "ALERT_KINDS",
+    "DOCUMENT_KINDS",
+    "EVENT_KINDS",
+    "GENERATIONS",
     "Archive",
     "ArchiveError",
     "BlobError",
@@ -20,5 +35,6 @@ __all__ = [
     "event_json",
     "is_disk_error",
     "sha256_of",
+    "unknown_choice",
     "utcnow",
 ]

@@ -112,9 +112,6 @@ class Outbox:
 
     # -- enqueueing -------------------------------------------------------------------------------
 
-    def max_event_id(self) -> int:
-        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
-
     def enqueue(self, subscription_id: int, event_id: int, *, digest_key: str | None, due_at: str, now: str) -> bool:
         """Owe this event to this subscription; False if it was already owed (each pair is enqueued once)."""
         return self.db.execute(
@@ -197,9 +194,6 @@ class Outbox:
             )
 
     # -- listing ----------------------------------------------------------------------------------
-
-    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
-        return self.archive._one("SELECT * FROM deliveries WHERE id = ?", [delivery_id])
 
     def deliveries(self, *, status: str | None = None, failed: bool = False, subscription_id: int | None = None,
                    limit: int | None = None) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ class TextsMixin(ArchiveBase):
         if row:
             for key in ("page_offsets", "flags", "meta"):
                 row[key] = json.loads(row[key]) if row[key] else ([] if key != "meta" else {})
+            row["structure"] = json.loads(row["structure"]) if row.get("structure") else None
         return row
 
     def unextracted_blobs(self, shas: Iterable[str]) -> list[str]:
@@ -52,13 +53,32 @@ class TextsMixin(ArchiveBase):
                 )
             self.db.execute(
                 "UPDATE blobs SET extraction_status = ?, extractor = ?, extractor_version = ?, extraction_error = ?, "
-                "text_sha256 = ?, title = ?, pages = ?, page_offsets = ?, flags = ?, meta = ? WHERE sha256 = ?",
+                "text_sha256 = ?, title = ?, pages = ?, page_offsets = ?, flags = ?, meta = ?, structure = ? "
+                "WHERE sha256 = ?",
                 [extraction.status, extraction.extractor, extraction.extractor_version, extraction.error, text_sha,
                  extraction.title, extraction.pages, _json(extraction.page_offsets), _json(extraction.flags),
-                 _json(extraction.meta), blob_sha256],
+                 _json(extraction.meta), _json(extraction.structure) if extraction.structure else None,
+                 blob_sha256],
             )
         return text_sha
 
     def text(self, text_sha256: str) -> str | None:
         row = self._one("SELECT text FROM texts WHERE sha256 = ?", [text_sha256])
         return row["text"] if row else None
+
+    def text_structure(self, text_sha256: str) -> dict[str, Any] | None:
+        """The structure stored with an extraction that made this text (the newest), or None."""
+        row = self._one(
+            "SELECT structure, meta FROM blobs WHERE text_sha256 = ? AND structure IS NOT NULL "
+            "ORDER BY first_seen_at DESC LIMIT 1",
+            [text_sha256],
+        )
+        return json.loads(row["structure"]) if row else None
+
+    def version_structure(self, version_id: int) -> dict[str, Any] | None:
+        """A version's document structure for the diff and the web app: ``{"version": 1, "source": "pdf",
+        "pages": N, "blocks": [{"type": "heading" | "paragraph" | "list" | "table", "page": 1, "text": ...
+        | "items": [...] | "rows": [[cell, ...], ...], "header_rows": n}]}`` (blocks read by OCR also carry
+        ``"ocr": true, "confidence": 0-100``); None when the extraction recorded none (older archives)."""
+        row = self._one("SELECT text_sha256 FROM versions WHERE id = ?", [version_id])
+        return self.text_structure(row["text_sha256"]) if row else None

@@ -354,7 +354,11 @@ class World:
 
     def __init__(self) -> None:
         self.icb, self.old, self.wirral, self.sheffield = (MessyWeb(f"127.0.0.{n}") for n in (1, 2, 3, 4))
-        for web in (self.icb, self.old, self.wirral, self.sheffield):
+        self.icb.start()
+        # The old domain on the ICB's port (another address): as on the real web, where both are port 443, a
+        # redirect from one to the other is to a host the source names on a port it uses (crawler/guard.py).
+        self.old.bind_port = self.icb.port
+        for web in (self.old, self.wirral, self.sheffield):
             web.start()
 
     def stop(self) -> None:
@@ -372,7 +376,9 @@ class World:
             {"name": "cm-icb", "footprint": "QYG", "kind": "site", "official": True,
              "start_urls": [self.icb.url("/")], "max_depth": 4},
             {"name": "cm-partnership-2016", "footprint": "QYG", "kind": "site", "official": True,
-             "start_urls": [self.old.url("/")], "max_depth": 3},
+             "start_urls": [self.old.url("/")], "max_depth": 3,
+             # where its moved paths redirect (loopback here, so it must be named: private hosts are refused)
+             "document_hosts": [self.icb.host]},
             {"name": "wirral-council", "footprint": "QYG", "kind": "site", "official": False,
              "start_urls": [self.wirral.url("/mgCommitteeDetails.aspx?ID=150")], "max_depth": 2},
             {"name": "sheffield-council", "footprint": "QF7", "kind": "site", "official": False,

@@ -71,8 +71,11 @@ def test_open_a_document_compare_versions_and_search(browser, server: str, built
     assert page.locator("h1").inner_text() == HOSTILE_TITLE  # shown as text, never run
     assert page.locator("table.versions tbody tr").count() == 2
 
-    # Compare the two versions, then switch to side by side
-    page.get_by_role("link", name="diff with previous").click()
+    # Its life leads the page; pick two versions with the radio buttons and compare them (no script)
+    assert page.locator("ol.life li").count() == 2
+    page.check(f"input[name=a][value='{built.v1}']")
+    page.check(f"input[name=b][value='{built.v2}']")
+    page.get_by_role("button", name="Compare the two chosen versions").click()
     page.wait_for_url(f"**/diff/{built.v1}/{built.v2}")
     assert page.locator("mark.diff-figure").count() >= 1
     assert page.locator("del.diff-del").first.is_visible() and page.locator("ins.diff-ins").first.is_visible()
@@ -90,8 +93,9 @@ def test_open_a_document_compare_versions_and_search(browser, server: str, built
     page.fill("header input[name=q]", "maternity")
     page.press("header input[name=q]", "Enter")
     page.wait_for_url("**/search?q=maternity*")
-    results = page.locator("ol.results li")
-    assert results.count() == 3  # v1, v2 and the Joint Forward Plan
+    results = page.locator("ol.results > li")
+    assert results.count() == 2  # the plan (its v1 and v2 under it) and the Joint Forward Plan
+    assert page.locator("ol.results ul.hits li").count() == 3
     assert page.locator("ol.results mark").first.inner_text().lower() == "maternity"
 
     # The original bytes of a version download, they do not open in the app's origin
@@ -102,4 +106,46 @@ def test_open_a_document_compare_versions_and_search(browser, server: str, built
     assert Path(download.path()).read_bytes() == built.bodies["page_v1"]
 
     assert problems == []  # no script ran: no dialog, no CSP violation, no console error
+    page.close()
+
+
+PAGES = {  # every kind of page, by a path built from the test archive
+    "home": lambda b: "/",
+    "footprint": lambda b: "/footprints/QF7",
+    "document": lambda b: f"/documents/{b.doc}",
+    "version": lambda b: f"/versions/{b.v1}",
+    "diff": lambda b: f"/diff/{b.v1}/{b.v2}",
+    "search": lambda b: "/search?q=beds",
+    "events": lambda b: "/events",
+    "feed": lambda b: "/feed",
+}
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_reads_at_desktop_and_phone_widths(browser, server: str, built: Built, tmp_path: Path,
+                                                      width: int) -> None:
+    """At 390 px nothing scrolls sideways and no date or URL breaks one character per line; every page kind
+    renders without a console error. With STP_TRACKER_SCREENSHOTS=1 the screenshots go to docs/screenshots/."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    for name, path in PAGES.items():
+        page.goto(server + path(built))
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name} at {width}px scrolls sideways by {overflow}px"
+        # A <time> is one line; a table cell is never squeezed to a few characters wide.
+        tall = page.evaluate("""() => [...document.querySelectorAll('time')].filter(
+            t => t.getBoundingClientRect().height > 2.2 * parseFloat(getComputedStyle(t).lineHeight || 20)).length""")
+        assert tall == 0, f"{name} at {width}px: a date wraps over several lines"
+        narrow = page.evaluate("""() => [...document.querySelectorAll('td')].filter(
+            td => td.innerText.trim().length > 12 && td.getBoundingClientRect().width < 60).length""")
+        assert narrow == 0, f"{name} at {width}px: table cells squeezed to a few characters"
+        shot = tmp_path / f"{name}-{width}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 5_000
+        if os.environ.get("STP_TRACKER_SCREENSHOTS"):
+            DOCS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(DOCS / f"{name}-{'phone' if width < 600 else 'desktop'}.png"), full_page=False)
+    assert problems == []
     page.close()

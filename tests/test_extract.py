@@ -552,3 +552,114 @@ def test_strict_ooxml_xlsx_is_unsupported_not_silently_empty():
 def test_xlsx_cell_cap_is_a_flag():
     result = extract(read("office/xlsx-minimal_package.xlsx"), None, "m.xlsx", limits=Limits(max_cells=50))
     assert result.status == "ok" and "cells_capped" in result.flags
+
+
+# --- structure: headings, paragraphs, lists, tables (tracker/meaning/layout.py) ------------------------
+
+from tests.pdfgen import make_pdf as write_pdf  # noqa: E402
+
+BED_TABLE = [
+    "Acute bed plan", "",
+    "Table 3: acute beds by hospital",
+    "Hospital\t2021\t2022\t2023",
+    "Northern General Hospital\t648\t608\t558",
+    "Royal Hallamshire Hospital\t512\t480\t462",
+    "Total\t1,160\t1,088\t1,020", "",
+    "We will consult on these changes in the spring of next year.",
+]
+
+
+def tables_of(structure):
+    return [b for b in structure["blocks"] if b["type"] == "table"]
+
+
+def test_pdf_table_comes_out_as_rows_and_cells_with_its_header_row():
+    result = extract(write_pdf(["\n".join(BED_TABLE)]), "application/pdf")
+    assert result.status == "ok" and result.structure["source"] == "pdf" and result.structure["pages"] == 1
+    [table] = tables_of(result.structure)
+    rows = table["rows"]
+    assert ["Hospital", "2021", "2022", "2023"] in rows
+    assert ["Northern General Hospital", "648", "608", "558"] in rows
+    assert ["Total", "1,160", "1,088", "1,020"] in rows
+    assert rows[table["header_rows"]] == ["Northern General Hospital", "648", "608", "558"]
+    paragraphs = [b["text"] for b in result.structure["blocks"] if b["type"] == "paragraph"]
+    assert "We will consult on these changes in the spring of next year." in paragraphs
+    # the version's text is what it was: structure is stored beside it, not instead of it
+    assert "Northern General Hospital 648 608 558" in result.text
+
+
+def test_pdf_prose_lines_are_paragraphs_not_tables_and_pages_are_numbered():
+    pages = ["Our plan\n\nWe will open two community hospitals in 2024 and\nclose one ward in 2025.",
+             "Second page\n\n- first point of the list\n- second point of the list"]
+    result = extract(write_pdf(pages), "application/pdf")
+    blocks = result.structure["blocks"]
+    assert not tables_of(result.structure)
+    assert {"type": "paragraph", "page": 1,
+            "text": "We will open two community hospitals in 2024 and close one ward in 2025."} in blocks
+    [listing] = [b for b in blocks if b["type"] == "list"]
+    assert listing["page"] == 2 and listing["items"] == ["- first point of the list", "- second point of the list"]
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_kent_capital_summary_table_has_its_rows_and_column_headers():
+    result = extract((CORPUS / "pairs" / "P01-a.pdf").read_bytes(), "application/pdf")
+    [table, *_] = tables_of(result.structure)
+    header = table["rows"][: table["header_rows"]]
+    assert any("Total Cost" in row for row in header) and any("Prior Years Spend" in row for row in header)
+    total = next(row for row in table["rows"] if "Total Cash Limit" in row)
+    assert "2,007,750" in total  # the figure "1,288,680" that PDFium splits into four runs is one cell
+    assert any("1,288,680" in row for row in table["rows"])
+
+
+def test_docx_structure_has_headings_lists_and_table_cells():
+    body = ('<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Our beds</w:t></w:r></w:p>'
+            "<w:p><w:r><w:t>We plan fewer beds.</w:t></w:r></w:p>"
+            '<w:p><w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="1"/></w:numPr></w:pPr><w:r><w:t>Close ward A</w:t></w:r></w:p>'
+            '<w:p><w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="1"/></w:numPr></w:pPr><w:r><w:t>Open hub B</w:t></w:r></w:p>')
+    result = extract(make_docx(body + TRACKED), None, "x.docx")
+    blocks = result.structure["blocks"]
+    assert blocks[0] == {"type": "heading", "page": 1, "level": 1, "text": "Our beds"}
+    assert {"type": "list", "page": 1, "items": ["Close ward A", "Open hub B"]} in blocks
+    [table] = tables_of(result.structure)
+    assert table["rows"] == [["Site", "Beds"], ["QEQM", "250"]] and table["header_rows"] == 1
+
+
+def test_html_structure_from_the_main_content():
+    html = (b"<html><head><title>T</title></head><body><nav><a href='/'>Home</a></nav><main><h1>Bed plan</h1>"
+            b"<p>We propose to cut beds across the region this year in the plan.</p>"
+            b"<ul><li>Close ward A</li><li>Open hub B</li></ul><table><tr><th>Hospital</th><th>2021</th></tr>"
+            b"<tr><td>Northern General Hospital</td><td>648</td></tr></table>"
+            b"<p>More text follows here, describing the plan at some length for the extractor.</p></main></body></html>")
+    result = extract(html, "text/html")
+    blocks = result.structure["blocks"]
+    assert blocks[0] == {"type": "heading", "page": 1, "level": 1, "text": "Bed plan"}
+    assert {"type": "list", "page": 1, "items": ["Close ward A", "Open hub B"]} in blocks
+    [table] = tables_of(result.structure)
+    assert table["rows"] == [["Hospital", "2021"], ["Northern General Hospital", "648"]]
+    assert not any("Home" in (b.get("text") or "") for b in blocks)
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_xlsx_structure_is_a_table_per_sheet():
+    result = extract(read("office/xlsx-hyperlinks.xlsx"), None, "hyperlinks.xlsx")
+    blocks = result.structure["blocks"]
+    assert blocks[0]["type"] == "heading" and tables_of(result.structure)
+    assert all(len(set(map(len, t["rows"]))) == 1 for t in tables_of(result.structure))
+
+
+def test_structure_is_stored_with_the_extraction_and_read_by_version(tmp_path):
+    from storage import Archive
+    from storage.schema import MIGRATIONS
+
+    archive = Archive(tmp_path / "home")
+    assert archive.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    data = write_pdf(["\n".join(BED_TABLE)])
+    result = extract(data, "application/pdf")
+    assert archive.text_structure("nothing") is None
+    archive.db.execute("INSERT INTO blobs (sha256, size, first_seen_at) VALUES (?, ?, ?)", ["b" * 64, len(data), "2026-01-01"])
+    text_sha = archive.record_extraction("b" * 64, result)
+    assert archive.text_structure(text_sha) == result.structure
+    assert archive.blob_info("b" * 64)["structure"] == result.structure
+    archive.close()

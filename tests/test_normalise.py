@@ -296,3 +296,36 @@ def test_pathological_strings_do_not_backtrack(evil):
     normalise_text(evil)
     normalise_pages([evil] * 3)
     assert time.process_time() - start < 3.0
+
+
+# --- council committee packs (ModernGov, CMIS) -------------------------------------------------------
+
+from tracker.meaning.normalise import strip_pack_boilerplate  # noqa: E402
+
+COVER = ["Direct Dial/Ext: 03000 416892", "e-mail: clerk@council.example", "Ask for: A Clerk", "Date: 13 March 2025",
+         "Dear Member", "COUNTY COUNCIL - THURSDAY, 13 MARCH 2025", "Agenda Item No", "6 Questions (Pages 1 - 18)",
+         "Yours sincerely", "A Solicitor", "General Counsel"]
+
+
+def test_pack_cover_letter_stamps_and_blank_pages_are_not_content():
+    paper = ["Question 1", "The council is asked whether the home", "education service includes sufficient",
+             "challenge and progression for every child."]
+    packed = [COVER, ["This page is intentionally left blank"],
+              paper[:3] + ["Page 1", "Agenda Item 6"] + paper[3:], ["Page 2 Agenda Item 6"]]
+    assert normalise_pages(["\n".join(p) for p in packed])[0] == normalise_pages(["\n".join(paper)])[0]
+    assert normalise_pages(["\n".join(paper)])[0].endswith("sufficient challenge and progression for every child.")
+
+
+def test_a_letter_that_is_the_content_is_kept():
+    # No pack page references: a letter from NHS England to an ICB is the document, not a cover.
+    letter = ["Dear Colleague", "We write to confirm your allocation for 2025/26.", "Yours sincerely", "Regional Director"]
+    assert strip_pack_boilerplate([letter]) == [letter]
+    # and a cover page only counts at the start: the same page later in a document is kept
+    assert strip_pack_boilerplate([["Intro text of the paper."], COVER])[1] == COVER
+
+
+def test_agenda_frontsheet_at_the_start_of_a_pack_is_dropped():
+    frontsheet = ["Cabinet", "Thursday 4 March 2025", "1. Apologies (Pages 1 - 2)", "2. Minutes (Pages 3 - 10)",
+                  "3. Budget update (Pages 11 - 40)"]
+    out = strip_pack_boilerplate([frontsheet, ["The budget update paper."]])
+    assert out == [[], ["The budget update paper."]]

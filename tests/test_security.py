@@ -13,6 +13,9 @@ Items already covered elsewhere are listed, not repeated; everything else is tes
 | SQL built from strings | values are always parameters; the only interpolated SQL text is identifiers from fixed allow-lists and `?` marks; FTS5 syntax errors fall back to plain words | here: test_sql_text_is_never_built_from_input (AST check), test_hostile_strings_through_the_cli, test_hostile_strings_through_the_web |
 | Secrets never logged | the SMTP password never reaches logs, listings, status or the archive; webhook secrets and URL tokens, apprise tokens and passwords are redacted | test_alerts_webhook.py::test_errors_do_not_show_the_secret_path, test_alerts_apprise_feeds.py::test_channel_registry; here: test_smtp_password_is_never_shown_or_stored, test_webhook_secret_and_url_token_stay_out_of_the_log, test_apprise_credentials_are_redacted |
 | Terminal markup (found in review) | rich markup in fetched titles (`[/]`, `[link=...]`) is printed as written by the CLI, never parsed | here: test_terminal_markup_in_fetched_titles_is_printed_as_written |
+| 1. SSRF at send time, any thread (issue 16) | the connection guard is a context variable checked at `getaddrinfo`, `connect`, `connect_ex` and `sendto`, so it holds in apprise's worker threads and for raw sockets (rsyslog); inside a delivery no redirect is followed, by any channel, even with the allowance; `mailto://...?smtp=HOST&port=P` relays are checked; plain `json://`/`xml://`/`form://` need the allowance an `http://` webhook needs; schemes the guard cannot follow (xmpp, syslog, dbus...) are refused | test_hostile_probe.py::test_apprise_redirect_to_an_internal_address_is_not_followed, ::test_webhook_redirect_is_not_followed_even_with_the_allowance, ::test_the_connection_guard_holds_in_apprise_worker_threads, ::test_raw_socket_sends_are_checked_where_they_resolve, ::test_mailto_smtp_relay_override_is_checked, ::test_plain_http_apprise_posts_need_the_same_allowance_as_a_webhook, ::test_schemes_the_guard_cannot_follow_are_refused |
+| 2. Third-party logs (issue 16) | apprise, urllib3 and requests do not propagate to our handlers: only their warnings pass, scrubbed of URL paths, `Authorization`/Bearer values, key=value secrets and long tokens, with or without `--verbose`, in text and JSON logs | test_hostile_probe.py::test_apprise_debug_lines_and_credentials_never_reach_stderr, ::test_daemon_json_logs_carry_no_apprise_debug_or_secret, ::test_scrub_secrets |
+| 3. Crawler redirects (issue 16) | a redirect (3xx or meta refresh) to a loopback, private, link-local or reserved address is refused before robots.txt or the download, and recorded as the fetch's error, unless the source names that host (start URL, allowed_domains, document_hosts) on a start URL's port; the rules are `netpolicy`'s, the same as for alert targets | test_hostile_probe.py::test_crawler_refuses_a_redirect_to_another_loopback_host, ::test_named_private_hosts_stay_allowed |
 """
 
 from __future__ import annotations
@@ -216,10 +219,13 @@ def test_hostile_strings_through_the_cli(sql_home: Path) -> None:
         assert result.exception is None or isinstance(result.exception, SystemExit), (shown, repr(result.exception))
         assert result.exit_code in (0, 1, 2) and "Traceback" not in result.output, (shown, result.output[-300:])
     # an injected condition would have listed everything: nothing matches instead
-    for args in (["search", "zzz' OR '1'='1", "--json"], ["events", "--footprint", "x' OR '1'='1", "--json"],
+    result = runner.invoke(cli_app, ["--home", str(sql_home), "search", "zzz' OR '1'='1", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    # a footprint is resolved against the registry first: an injected one is an unknown footprint, refused
+    for args in (["events", "--footprint", "x' OR '1'='1", "--json"],
                  ["documents", "--footprint", "QF7' OR 1=1 --", "--json"]):
         result = runner.invoke(cli_app, ["--home", str(sql_home), *args])
-        assert result.exit_code == 0 and json.loads(result.stdout) == [], args
+        assert result.exit_code == 2 and "unknown footprint" in result.output and not result.stdout.strip(), args
     assert runner.invoke(cli_app, ["--home", str(sql_home), "history", "1 OR 1=1"]).exit_code == 1
     assert _tables_and_counts(sql_home) == (tables, counts)
 
@@ -237,7 +243,8 @@ def test_hostile_strings_through_the_web(sql_home: Path) -> None:
             response = client.get(path, params=params)
             assert response.status_code in (200, 400), (path, params, response.status_code, response.text[-300:])
         assert client.get("/footprints/" + quote(value[:200], safe="")).status_code in (200, 404), value[:30]
-    assert client.get("/api/events", params={"footprint": "x' OR '1'='1", "all": "1"}).json() == []
+    refused = client.get("/api/events", params={"footprint": "x' OR '1'='1", "all": "1"})
+    assert refused.status_code == 400 and "unknown footprint" in refused.text  # resolved first, never queried
     assert client.get("/api/search", params={"q": "zzz' OR '1'='1"}).json() == []
     assert _tables_and_counts(sql_home) == (tables, counts)
 

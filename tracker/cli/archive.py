@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from storage import Archive
-from tracker.cli.common import err, fail, footprint_code, open_archive, out, print_json
+from storage import DOCUMENT_KINDS, EVENT_KINDS, GENERATIONS
+from tracker.cli.common import err, fail, footprint_code, one_of, open_archive, out, print_json
 
 app = typer.Typer()
 
 
 @app.command()
 def documents(
-    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other.",
+                                       callback=one_of("document kind", DOCUMENT_KINDS)),
     footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
 ) -> None:
@@ -95,59 +98,123 @@ def history(
 
 @app.command()
 def diff(
-    a: int = typer.Argument(..., help="A version id (or, alone, a document id: its last two versions)."),
-    b: Optional[int] = typer.Argument(None, help="A second version id."),
+    a: Optional[int] = typer.Argument(None, help="A version id (the older one)."),
+    b: Optional[int] = typer.Argument(None, help="A second version id (the newer one)."),
+    versions: Optional[tuple[int, int]] = typer.Option(None, "--versions", help="Two version ids: the same as A B."),
+    document: Optional[int] = typer.Option(None, "--document", "-d", help="A document id: its last two versions."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, html or json."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="With --format html: two columns."),
+    color: str = typer.Option("auto", "--color", help="With --format text: auto (colour on a terminal), always "
+                                                     "or never."),
+    context: int = typer.Option(1, "--context", help="Unchanged paragraphs shown around each change."),
 ) -> None:
-    """Compare two versions (or a document's last two versions).
+    """Compare two versions (`A B` or `--versions A B`), or a document's last two (`--document D`).
 
-    Example: stp-tracker diff 41 57 --format html > diff.html
+    Version ids and document ids are different numbers: `history DOCUMENT` lists a document's versions.
+
+    Example: stp-tracker diff --versions 41 57 --format html > diff.html
     """
     from tracker.meaning import DIFF_CSS, diff_texts
 
+    if color not in ("auto", "always", "never"):
+        fail(f"unknown --color {color!r}: use auto, always or never", 2)
+    chosen = [x for x in (versions, (a, b) if a is not None or b is not None else None, document) if x is not None]
+    if len(chosen) != 1:
+        fail("say what to compare: two version ids (`diff A B` or `diff --versions A B`), or a document "
+             "(`diff --document D`)", 2)
     with open_archive(readonly=True) as archive:
-        if b is None:
-            doc = archive.document(a)
-            if doc is None:
-                fail(f"no document {a} in the archive")
-            versions = archive.versions_of(a)
-            if len(versions) < 2:
-                fail(f"document {a} has {len(versions)} version(s): nothing to compare")
-            before, after = versions[-2]["id"], versions[-1]["id"]
+        if document is not None:
+            if archive.document(document) is None:
+                fail(f"no document {document} in the archive (see `stp-tracker documents`)")
+            rows = archive.versions_of(document)
+            if len(rows) < 2:
+                fail(f"document {document} has {len(rows)} version(s): nothing to compare")
+            before, after = rows[-2]["id"], rows[-1]["id"]
         else:
-            before, after = a, b
-        texts = []
+            before, after = versions or (a, b)
+            if before is None or after is None:
+                fail("two version ids are needed (`diff A B`); for a document's last two use `diff --document D`", 2)
+        found = []
         for vid in (before, after):
-            text = archive.version_text(vid)
-            if text is None:
+            version = archive.version(vid)
+            text = archive.version_text(vid) if version else None
+            if version is None or text is None:
                 fail(f"no version {vid} in the archive (see `stp-tracker history DOCUMENT`)")
-            texts.append(text)
-    change = diff_texts(texts[0], texts[1])
+            found.append((version, text))
+        structures = [archive.version_structure(before), archive.version_structure(after)]
+    (v_before, t_before), (v_after, t_after) = found
+    change = diff_texts(t_before, t_after, before_structure=structures[0], after_structure=structures[1])
+    other_document = v_before["document_id"] != v_after["document_id"]
+    warning = (f"versions {before} and {after} belong to different documents ({v_before['document_id']} and "
+               f"{v_after['document_id']}): figures are not paired across them") if other_document else None
     if fmt == "json":
-        sys.stdout.write(json.dumps({"before": before, "after": after, **change.to_json()}, ensure_ascii=False) + "\n")
+        body = {"before": before, "after": after, "same_document": not other_document, **change.to_json()}
+        if other_document:
+            body["figures"] = []
+        sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
     elif fmt == "html":
         sys.stdout.write(
             "<!doctype html><meta charset=utf-8><title>stp-tracker diff</title>"
             f"<style>{DIFF_CSS}</style><p>Version {before} → {after}</p>"
+            + (f"<p><strong>Warning:</strong> {escape_html(warning)}</p>" if warning else "")
             + change.to_html(side_by_side=side_by_side, css=False)
         )
     elif fmt == "text":
-        out.print(f"version {before} -> {after}: {change.summary}", markup=False, highlight=False)
+        if warning:
+            err.print(f"warning: {warning}", markup=False, highlight=False)
         if change.timed_out:
-            err.print("[yellow]warning:[/yellow] the diff hit its time limit: it may mark more than really changed")
-        out.print(change.to_text(), markup=False, highlight=False)
+            err.print("warning: the diff hit its time limit: it may mark more than really changed", markup=False,
+                      highlight=False)
+        console = Console(soft_wrap=False, markup=False, highlight=False, emoji=False,
+                          force_terminal=True if color == "always" else None, no_color=color == "never")
+        summary = change.summary if not other_document else f"{change.words_added} words added, " \
+                                                              f"{change.words_removed} removed"
+        console.print(f"version {before} -> {after}: {summary}")
+        for line in terminal_diff(change, context=context, colour=console.is_terminal and color != "never"):
+            console.print(line)
     else:
         fail(f"unknown format {fmt!r}: use text, html or json")
+
+
+def escape_html(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def terminal_diff(change: Any, *, context: int = 1, colour: bool = True) -> list[Any]:
+    """A word-level diff for a terminal: one paragraph per block, deletions red and struck through, insertions
+    green and underlined; without colour, marked [-like this-] and {+like this+} (as `git diff --word-diff`)."""
+    from rich.text import Text
+
+    if change.is_empty():
+        return [Text("(no changes)")]
+    lines: list[Any] = []
+    for kind, item in change.shown_rows(context):
+        if kind != "row":
+            lines.append(Text(f"[… {change.gap_label(kind, item)} …]", style="dim" if colour else ""))
+            lines.append(Text(""))
+            continue
+        text = Text()
+        for op, piece in item:
+            if not colour:
+                text.append(piece if op == 0 else (f"[-{piece}-]" if op < 0 else f"{{+{piece}+}}"))
+            else:
+                text.append(piece, style="" if op == 0 else ("red strike" if op < 0 else "green underline"))
+        lines.append(text)
+        lines.append(Text(""))
+    return lines[:-1] if lines else lines
 
 
 @app.command()
 def search(
     query: str = typer.Argument(..., help='FTS5 query: words, "a phrase", AND/OR/NOT, prefix*.'),
     limit: int = typer.Option(20, "--limit", "-n"),
-    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other.",
+                                       callback=one_of("document kind", DOCUMENT_KINDS)),
     footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
-    generation: Optional[str] = typer.Option(None, "--generation", help="2016-stp, 2017-partnership, 2019-five-year, 2022-joint-forward-plan, 2025-strategic-commissioning."),
+    generation: Optional[str] = typer.Option(None, "--generation", help=", ".join(GENERATIONS) + ".",
+                                             callback=one_of("generation", GENERATIONS)),
     seen_from: Optional[str] = typer.Option(None, "--from", help="Versions first seen on or after this date (YYYY-MM-DD)."),
     seen_to: Optional[str] = typer.Option(None, "--to", help="Versions first seen on or before this date (YYYY-MM-DD)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
@@ -173,7 +240,8 @@ def search(
 @app.command()
 def events(
     since: Optional[str] = typer.Option(None, "--since", help="ISO date or time, e.g. 2026-11-01."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="leaked, published, revised, replaced, withdrawn, reinstated (moved, baseline with --all)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="leaked, published, revised, replaced, withdrawn, reinstated (moved, baseline with --all).",
+                                       callback=one_of("event kind", EVENT_KINDS)),
     footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     include_all: bool = typer.Option(False, "--all", help="Also events that raise no alert (baseline, moved)."),
     historical: bool = typer.Option(False, "--historical", help="Events computed from backfilled web-archive captures instead of live crawls."),

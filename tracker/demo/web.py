@@ -21,6 +21,9 @@ def make_pdf(pages: list[str], *, title: str | None = None, producer: str = "pdf
              creation_date: str | None = None) -> bytes:
     """A PDF with one page per string (one text line per line, Helvetica 11 pt), correct xref and trailer.
 
+    A line with tabs is a table row: its first cell starts at the margin, the others are right-aligned in
+    columns 70 pt wide from x = 300 (as a spreadsheet's PDF export sets them).
+
     The same arguments always give the same bytes. `doc_id` sets the trailer /ID (default: from the text), and
     `creation_date` ("20240131120000Z" or a PDF date "D:...") the /CreationDate: change either to change the bytes
     without changing the text.
@@ -38,10 +41,19 @@ def make_pdf(pages: list[str], *, title: str | None = None, producer: str = "pdf
     kids = []
     for text in pages:
         lines = text.split("\n")
-        ops = [b"BT /F1 11 Tf 14 TL 72 770 Td"]
-        for i, line in enumerate(lines):
-            ops.append((b"" if i == 0 else b"T* ") + _pdf_string(line) + b" Tj")
-        ops.append(b"ET")
+        if any("\t" in line for line in lines):
+            ops = []
+            for i, line in enumerate(lines):
+                y = 770 - 14 * i
+                for k, cell in enumerate(line.split("\t")):
+                    # Helvetica digits are 0.556 em: right-align a cell of digits at its column's right edge
+                    x = 72 if k == 0 else 300 + 70 * k - 11 * 0.556 * len(cell)
+                    ops.append(b"BT /F1 11 Tf %.1f %d Td " % (x, y) + _pdf_string(cell) + b" Tj ET")
+        else:
+            ops = [b"BT /F1 11 Tf 14 TL 72 770 Td"]
+            for i, line in enumerate(lines):
+                ops.append((b"" if i == 0 else b"T* ") + _pdf_string(line) + b" Tj")
+            ops.append(b"ET")
         stream = b"\n".join(ops)
         content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
         kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "

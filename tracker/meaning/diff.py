@@ -15,7 +15,8 @@ from typing import Any, Iterator
 
 from diff_match_patch import diff_match_patch
 
-from tracker.meaning.figures import FigureChange, compare_figures, find_service_changes, summarise
+from tracker.meaning.figures import (FigureChange, compare_figures, compare_tables, find_decision_changes,
+                                     find_service_changes, summarise, table_cells)
 
 __all__ = [
     "DIFF_CSS",
@@ -180,6 +181,8 @@ class Change:
     summary: str = "No changes."
     granularity: str = "word"  # coarser ("sentence", "paragraph") only when words would not fit
     messages: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)  # recommendations whose verb changed, added or removed
+    services: list[str] = field(default_factory=list)  # "new: ...", "removed: ...", "changed: ..." passages
 
     def is_empty(self) -> bool:
         """True when nothing was inserted or deleted (re-wrapped text is empty)."""
@@ -210,6 +213,8 @@ class Change:
             "summary": self.summary,
             "granularity": self.granularity,
             "messages": list(self.messages),
+            "decisions": list(self.decisions),
+            "services": list(self.services),
         }
 
     # -- rendering ---------------------------------------------------------------------------------------
@@ -283,6 +288,20 @@ class Change:
             out.append("".join(line))
         return "\n\n".join(out)
 
+    def shown_rows(self, context: int | None = 1) -> Iterator[tuple[str, Any]]:
+        """What a reader is shown: ('row', [(op, text), ...]) for a paragraph with changes (op -1 deleted, 1
+        inserted, 0 unchanged), ('gap', n) / ('cut', n) for paragraphs left out; for renderers outside this
+        module (the terminal's coloured diff)."""
+        for kind, item in self._shown(self._rows(), context):
+            if kind != "row":
+                yield kind, item
+            else:
+                yield "row", [(0 if op == _ELIDED else op, piece) for op, piece, _, _ in item]
+
+    @staticmethod
+    def gap_label(kind: str, n: int) -> str:
+        return _rows_label(kind, n)
+
     def to_html(self, side_by_side: bool = False, context: int | None = 2, css: bool = True) -> str:
         """An HTML fragment: <del class="diff-del">/<ins class="diff-ins">, changed figures in
         <mark class="diff-figure">, unchanged paragraphs beyond `context` elided (None shows all); side by
@@ -337,9 +356,14 @@ class Change:
 
 DIFF_CSS = (
     ".stp-diff{font-family:sans-serif;line-height:1.5}"
+    # Deleted and inserted text stay distinguishable without colour (strike-through, underline) and when a
+    # figure inside them is highlighted: the highlight is an outline in the side's own colour, never a fill
+    # that hides which side the figure is on (a deleted 180 and an added 320 must not look alike).
     ".stp-diff del.diff-del{background:#fdd;color:#900;text-decoration:line-through}"
-    ".stp-diff ins.diff-ins{background:#dfd;color:#060;text-decoration:none}"
-    ".stp-diff mark.diff-figure{background:#fe6;font-weight:bold}"
+    ".stp-diff ins.diff-ins{background:#dfd;color:#060;text-decoration:underline}"
+    ".stp-diff mark.diff-figure{background:#fe6;color:inherit;font-weight:bold}"
+    ".stp-diff del.diff-del mark.diff-figure{background:#fbb;outline:2px solid #900;text-decoration:line-through}"
+    ".stp-diff ins.diff-ins mark.diff-figure{background:#bfb;outline:2px solid #060;text-decoration:underline}"
     ".stp-diff .diff-gap{color:#777;font-style:italic}"
     ".stp-diff .diff-warning{background:#fec;border:1px solid #c90;padding:.3em}"
     ".stp-diff .diff-elided{color:#777}"
@@ -462,8 +486,10 @@ def _snippet(text: str, start: int, end: int) -> str:
     lo = left = max(0, start - 100)
     for match in _BOUNDARY.finditer(text, lo, start):
         left = match.end()
-    if left == lo and lo > 0:  # no sentence start near: begin at the piece
+    if left == lo and lo > 0:  # no sentence start near: begin at the piece (at its word's start, never inside it)
         left = start
+        while left > 0 and text[left - 1].isalnum():
+            left -= 1
     return _clip(text[left:end].strip())
 
 
@@ -505,10 +531,22 @@ def _word_count(ops: list[tuple[int, str]], side: int) -> int:
 # -- the diff --------------------------------------------------------------------------------------------
 
 
+def _in_tables(structure: dict | None) -> str:
+    """Every cell of every table of a structure, headers included, for telling a figure in a table from one in
+    prose."""
+    cells = [c for b in (structure or {}).get("blocks", []) if b.get("type") == "table" for r in b["rows"] for c in r]
+    return "\x00" + "\x00".join(" ".join(c.split()) for c in cells) + "\x00"
+
+
 def diff_texts(
-    before: str, after: str, *, timeout: float = 10.0, max_distinct_tokens: int = TOKEN_CAPACITY
+    before: str, after: str, *, timeout: float = 10.0, max_distinct_tokens: int = TOKEN_CAPACITY,
+    before_structure: dict | None = None, after_structure: dict | None = None,
 ) -> Change:
     """Compare two normalised texts word by word; a timeout is reported (`timed_out`, `messages`), never hidden.
+
+    With both versions' structures (tracker/meaning/layout.py), tables are compared cell by cell: a changed
+    cell is a figure labelled by its column and row, and the figures the text diff finds inside tables (where
+    the flattened text pairs unrelated numbers) are left to that comparison.
 
     `timeout` <= 0 means no limit. When the texts hold more distinct words than `max_distinct_tokens` (the
     characters available to stand for them), sentences and then paragraphs are compared instead, and
@@ -562,13 +600,20 @@ def diff_texts(
     change.added = _passages(ops, a, b, 1)
     change.removed = _passages(ops, a, b, -1)
     figures = compare_figures(a, b, ops)
+    if table_cells(before_structure) and table_cells(after_structure):
+        cells_before, cells_after = _in_tables(before_structure), _in_tables(after_structure)
+        figures = [f for f in figures
+                   if not ((f.before and f.before in cells_before) or (f.after and f.after in cells_after))]
+        figures = compare_tables(before_structure, after_structure, a, b) + figures
     if len(figures) > MAX_FIGURES:
         messages.append(f"{len(figures)} figure changes found; the first {MAX_FIGURES} are listed")
     change.figures = figures[:MAX_FIGURES]
     mentions = find_service_changes(change.added, change.removed)
+    change.services = mentions
+    change.decisions = find_decision_changes(a, b)
     summary = summarise(
         change.figures, change.added, change.removed, mentions,
-        words_added=change.words_added, words_removed=change.words_removed,
+        words_added=change.words_added, words_removed=change.words_removed, decisions=change.decisions,
     )  # fmt: skip
     if timed_out:
         summary = f"Diff timed out after {main_seconds:.3g} s: the comparison is incomplete. {summary}"

@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 from storage import Extraction
 
-from tracker.meaning import normalise
+from tracker.meaning import layout, normalise
+from tracker.meaning.layout import pdf_page_blocks, table_block
 from tracker.meaning.normalise import normalise_pages, normalise_text
 
 __all__ = [
@@ -299,6 +300,8 @@ class PdfExtractor(Extractor):
         texts: list[str] = []
         page_errors: list[int] = []
         image_pages: list[int] = []
+        blocks: list[dict] = []
+        structure_error: str | None = None
         chars = 0
         for i in range(n):
             try:
@@ -310,6 +313,11 @@ class PdfExtractor(Extractor):
             try:
                 textpage = page.get_textpage()
                 text = textpage.get_text_bounded()
+                if structure_error is None:
+                    try:
+                        blocks += pdf_page_blocks(textpage, i + 1)
+                    except Exception as exc:  # structure is extra: a layout failure must never lose the text
+                        structure_error = f"page {i + 1}: {type(exc).__name__}: {exc}"
                 textpage.close()
                 if len(text.strip()) < 3 and any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3)):
                     image_pages.append(i + 1)
@@ -326,7 +334,12 @@ class PdfExtractor(Extractor):
             title = (doc.get_metadata_dict().get("Title") or "").strip() or None  # type: ignore[attr-defined]
         except Exception:  # metadata is optional; a broken Info dictionary must not lose the text
             pass
-        return self._finish(source, texts, title, image_pages, page_errors, primary=True)
+        result = self._finish(source, texts, title, image_pages, page_errors, primary=True)
+        if result.text:
+            result.structure = layout.structure("pdf", [] if structure_error else blocks, pages=n)
+            if structure_error:
+                result.meta["structure_error"] = structure_error
+        return result
 
     def _finish(self, source: Source, texts: list[str], title: str | None, image_pages: list[int],
                 page_errors: list[int], primary: bool, primary_error: str | None = None) -> Extraction:
@@ -435,20 +448,61 @@ class _DocxWalker:
     def __init__(self) -> None:
         self.insertions: list[dict[str, str | None]] = []
         self.deletions: list[dict[str, str | None]] = []
+        self.structure: list[dict] = []  # blocks, in document order (see tracker/meaning/layout.py)
 
-    def blocks(self, parent: object) -> list[str]:
+    def _note_paragraph(self, p: object, text: str) -> None:
+        text = " ".join(normalise_text(text).split())
+        if not text:
+            return
+        ppr = p.find(_W + "pPr")  # type: ignore[attr-defined]
+        style = ""
+        numbered = False
+        if ppr is not None:
+            node = ppr.find(_W + "pStyle")
+            style = (node.get(_W + "val") or "") if node is not None else ""
+            numbered = ppr.find(_W + "numPr") is not None
+            outline = ppr.find(_W + "outlineLvl")
+        else:
+            outline = None
+        low = style.lower()
+        numbered_style = re.fullmatch(r"(?:heading|titre|berschrift|kop)\s?(\d)", low)
+        if numbered_style or low in ("title", "subtitle") or outline is not None:
+            if numbered_style:
+                level = int(numbered_style.group(1))
+            elif outline is not None and (outline.get(_W + "val") or "").isdigit():
+                level = int(outline.get(_W + "val")) + 1
+            else:
+                level = 1
+            self.structure.append({"type": "heading", "page": 1, "level": level, "text": text})
+        elif numbered or low.startswith("list"):
+            if self.structure and self.structure[-1]["type"] == "list":
+                self.structure[-1]["items"].append(text)
+            else:
+                self.structure.append({"type": "list", "page": 1, "items": [text]})
+        else:
+            self.structure.append({"type": "paragraph", "page": 1, "text": text})
+
+    def blocks(self, parent: object, top: bool = True) -> list[str]:
         out: list[str] = []
         for child in parent:  # type: ignore[attr-defined]
             tag = child.tag
             if tag == _W + "p":
                 out.append(self.paragraph(child))
+                if top:
+                    self._note_paragraph(child, out[-1])
             elif tag == _W + "tbl":
+                rows: list[list[str]] = []
                 for row in child.iter(_W + "tr"):
                     if row.getparent() is child:
-                        cells = [" ".join(b for b in self.blocks(tc) if b) for tc in row.iter(_W + "tc") if tc.getparent() is row]
+                        cells = [" ".join(b for b in self.blocks(tc, top=False) if b) for tc in row.iter(_W + "tc") if tc.getparent() is row]
                         out.append(" | ".join(c.replace("\n", " ") for c in cells))
+                        rows.append(cells)
+                if top:
+                    table = table_block(rows, 1)
+                    if table:
+                        self.structure.append(table)
             elif tag in (_W + "sdt", _W + "sdtContent", _W + "customXml", _W + "ins", _W + "moveTo"):
-                out.extend(self.blocks(child))
+                out.extend(self.blocks(child, top=top))
         return out
 
     def paragraph(self, p: object) -> str:
@@ -530,7 +584,7 @@ class DocxExtractor(Extractor):
             flags.append("tracked_changes")
         if not text:
             return self.result("empty", title=title, flags=flags, meta=meta, error=f"DOCX has no text in its body: {source.label}")
-        return self.result("ok", text, title=title, flags=flags, meta=meta)
+        return self.result("ok", text, title=title, flags=flags, meta=meta, structure=layout.structure("docx", walker.structure))
 
 
 def _cell_text(value: object) -> str:
@@ -562,8 +616,11 @@ class XlsxExtractor(Extractor):
             wb = openpyxl.load_workbook(io.BytesIO(source.data), read_only=True, data_only=True)
             try:
                 lines, cells, capped = [], 0, False
-                for ws in wb.worksheets:
+                blocks: list[dict] = []
+                for number, ws in enumerate(wb.worksheets, start=1):
                     lines.append(f"Sheet: {ws.title}")
+                    blocks.append({"type": "heading", "page": number, "level": 1, "text": _clean_title(str(ws.title)) or ""})
+                    grid: list[list[str]] = []
                     for row in ws.iter_rows(values_only=True):
                         values = [_cell_text(v) for v in row]
                         while values and not values[-1].strip():
@@ -574,6 +631,10 @@ class XlsxExtractor(Extractor):
                             break
                         if values:
                             lines.append("\t".join(values))
+                            grid.append(values)
+                    table = table_block(grid, number)
+                    if table:
+                        blocks.append(table)
                     lines.append("")
                     if capped:
                         break
@@ -592,7 +653,7 @@ class XlsxExtractor(Extractor):
         text = normalise_text("\n".join(lines), reflow=False)
         if not any(line and not line.startswith("Sheet: ") for line in text.split("\n")):
             return self.result("empty", title=title, meta=meta, flags=flags, error=f"XLSX has {sheets} sheet(s) and no cell values: {source.label}")
-        return self.result("ok", text, title=title, meta=meta, flags=flags)
+        return self.result("ok", text, title=title, meta=meta, flags=flags, structure=layout.structure("xlsx", blocks))
 
 
 class LegacyOfficeExtractor(Extractor):
@@ -637,6 +698,82 @@ def _block_text(element: object) -> str:
     return element.get_text()  # type: ignore[attr-defined]
 
 
+def _one_line(text: str) -> str:
+    return " ".join(normalise_text(text).split())
+
+
+def _soup_blocks(element: object) -> list[dict]:
+    """Headings, paragraphs, lists and tables of a BeautifulSoup element, in document order (a block inside a
+    table or list belongs to it)."""
+    blocks: list[dict] = []
+    for node in element.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "table"]):  # type: ignore[attr-defined]
+        if node.find_parent(["table", "ul", "ol"]) is not None and node.name != "table":
+            continue
+        if node.name == "table":
+            if node.find_parent("table") is not None:
+                continue
+            rows = [[_one_line(c.get_text(" ")) for c in tr.find_all(["td", "th"])] for tr in node.find_all("tr")
+                    if tr.find_parent("table") is node]
+            table = table_block(rows, 1, header_rows=sum(1 for tr in node.find_all("tr") if tr.find("td") is None
+                                                         and tr.find_parent("table") is node) or None)
+            if table:
+                blocks.append(table)
+        elif node.name in ("ul", "ol"):
+            items = [t for t in (_one_line(li.get_text(" ")) for li in node.find_all("li", recursive=False)) if t]
+            if items:
+                blocks.append({"type": "list", "page": 1, "items": items})
+        else:
+            text = _one_line(node.get_text(" "))
+            if text:
+                block = {"type": "heading", "page": 1, "level": int(node.name[1]), "text": text} if node.name[0] == "h" \
+                    else {"type": "paragraph", "page": 1, "text": text}
+                blocks.append(block)
+    return blocks
+
+
+def _trafilatura_blocks(html: str, url: str | None) -> list[dict]:
+    """The same blocks from trafilatura's XML output (head, p, list/item, table/row/cell) of the main content."""
+    import trafilatura
+
+    try:
+        raw = trafilatura.extract(
+            html, url=url, favor_precision=True, include_tables=True, include_comments=False,
+            include_images=False, output_format="xml", deduplicate=False, with_metadata=False,
+        )  # fmt: skip
+        root = _safe_xml(raw.encode("utf-8")) if raw else None
+    except Exception as exc:  # structure is extra: the text is already extracted
+        log.debug("trafilatura XML failed: %s", exc)
+        return []
+    if root is None:
+        return []
+    blocks: list[dict] = []
+    for node in root.iter("head", "p", "list", "table"):  # type: ignore[attr-defined]
+        ancestors = {a.tag for a in node.iterancestors()}
+        if ancestors & {"list", "table"}:
+            continue
+        if node.tag == "table":
+            rows = [[_one_line("".join(c.itertext())) for c in row.iter("cell")] for row in node.iter("row")]
+            heads = sum(1 for row in node.iter("row") if all(c.get("role") == "head" for c in row.iter("cell")))
+            table = table_block(rows, 1, header_rows=heads or None)
+            if table:
+                blocks.append(table)
+        elif node.tag == "list":
+            items = [t for t in (_one_line("".join(i.itertext())) for i in node.iter("item")) if t]
+            if items:
+                blocks.append({"type": "list", "page": 1, "items": items})
+        else:
+            text = _one_line("".join(node.itertext()))
+            if not text:
+                continue
+            if node.tag == "head":
+                rend = node.get("rend") or "h2"
+                level = int(rend[1]) if len(rend) == 2 and rend[1].isdigit() else 2
+                blocks.append({"type": "heading", "page": 1, "level": level, "text": text})
+            else:
+                blocks.append({"type": "paragraph", "page": 1, "text": text})
+    return blocks
+
+
 class HtmlExtractor(Extractor):
     """HTML main text with trafilatura (favor_precision, tables kept), BeautifulSoup as fallback, or the text
     of one element chosen by a per-source CSS selector."""
@@ -660,17 +797,20 @@ class HtmlExtractor(Extractor):
                 return self.result("broken", title=title, meta=meta, error=f"invalid CSS selector {source.css_selector!r} ({exc}): fix the source's selector")
             if element is None:
                 return self.result("empty", title=title, meta=meta, error=f"CSS selector {source.css_selector!r} matched nothing: {source.label}; check the source's selector")
+            blocks = _soup_blocks(element)
             text = normalise_text(_block_text(element))
             meta["method"] = "css_selector"
         else:
             text = self._trafilatura(html, source.url)
             meta["method"] = "trafilatura"
+            blocks = _trafilatura_blocks(html, source.url) if text else []
             if not text:
                 text = self._soup_fallback(soup)
+                blocks = _soup_blocks(soup.body or soup)
                 meta["method"] = "beautifulsoup"
         if not text:
             return self.result("empty", title=title, meta=meta, error=f"HTML page has no main text: {source.label}")
-        return self.result("ok", text, title=title, meta=meta)
+        return self.result("ok", text, title=title, meta=meta, structure=layout.structure("html", blocks))
 
     @staticmethod
     def _trafilatura(html: str, url: str | None) -> str:

@@ -14,6 +14,9 @@ Rules, in the order they run (each is tested in tests/test_normalise.py):
    "... - OFFICIAL" is no change to the plan (``_running_lines``). Page numbers are removed at a page's top or
    bottom ("3", "- 3 -", "Page 3 of 40", "3 | Page"), and anywhere on the page when the number follows the page
    order on enough pages, or says "Page N" (``_page_number_lines``).
+3b. Council committee packs (ModernGov, CMIS): a pack's cover letter and agenda frontsheet pages at its start,
+   "Page N" / "Agenda Item N" stamp lines and "This page is intentionally left blank" lines are removed
+   (``strip_pack_boilerplate``), so a paper republished in an agenda pack reads as the paper did.
 4. Lines that only say when a page was rendered ("Printed on 12/03/2024 10:31", "Page last reviewed: ...",
    "Next review due: ...", "This page was last updated ...") lose that phrase (``RENDERED_DATE_PATTERNS``);
    cookie banners and UI chrome ("Accept all cookies", "Skip to main content", "Show all updates", ...) are
@@ -46,10 +49,13 @@ __all__ = [
     "RENDERED_DATE_PATTERNS",
     "normalise_pages",
     "normalise_text",
+    "is_pack_boilerplate_line",
+    "is_pack_cover",
+    "strip_pack_boilerplate",
 ]
 
 BULLET = "\u2022"
-VERSION = "2"  # bump when a rule changes what text comes out: stored texts then differ from fresh ones
+VERSION = "3"  # bump when a rule changes what text comes out: stored texts then differ from fresh ones
 
 # --- 1. characters -------------------------------------------------------------------------------------
 
@@ -235,6 +241,63 @@ def _strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
                     break
                 drop.add(i)
         out.append([line for i, line in enumerate(lines) if i not in drop])
+    return out
+
+
+# --- 3b. council committee-pack boilerplate ------------------------------------------------------------
+# ModernGov and CMIS publish each paper twice: on its own and inside the meeting's agenda pack, where the
+# system adds a cover letter ("Dear Member ... Agenda Item No 6 Questions (Pages 1 - 18) ... Yours sincerely"),
+# the agenda frontsheet, a "Page 7 Agenda Item 6" stamp on every page and "This page is intentionally left
+# blank" on padding pages. None of it is the paper's content: the same paper in a pack must read the same.
+# These rules look for the systems' own furniture (stamps, "(Pages N - M)" references, letter greeting and
+# sign-off together), which any council on these platforms prints, not for one council's wording.
+
+_BLANK_PAGE = re.compile(
+    r"(?:this\s)?page\s(?:is\s|has\sbeen\s)?(?:intentionally\s)?left\s(?:intentionally\s)?blank\.?", re.I
+)
+# "Page 7", "Agenda Item 6", "Page 7 Agenda Item 6", "Agenda Item 6a Page 7": the pack stamp. It is printed in the
+# margin, so the PDF's reading order puts it anywhere in a page, even mid-sentence.
+_PACK_STAMP = re.compile(
+    r"(?:page\s\d{1,4}\s?)?agenda\sitem\s(?:no\.?\s)?\d{1,3}[a-z]?(?:\s?page\s\d{1,4})?"
+    r"|page\s\d{1,4}", re.I
+)
+_PAGES_REF = re.compile(r"\(pages?\s\d{1,4}(?:\s?-\s?\d{1,4})?\)", re.I)
+_LETTER_OPEN = re.compile(r"^dear\s(?:member|members|councillor|councillors|sir|madam|colleague)s?\b", re.I)
+_LETTER_CLOSE = re.compile(r"^yours\s(?:sincerely|faithfully)\b", re.I)
+_LETTER_FIELDS = re.compile(r"^(?:ask\sfor|direct\sdial|e-?mail|date|tel|telephone|contact|our\sref|your\sref)\b.{0,80}:", re.I)
+
+
+def is_pack_cover(lines: list[str]) -> bool:
+    """A cover letter or agenda frontsheet of a committee pack: it refers to the pack's pages ("(Pages 1 - 18)")
+    or agenda items, and is either a letter (greeting and sign-off) or a list of several agenda items."""
+    text = [line for line in lines if line]
+    if not text or sum(len(line) for line in text) > 4000:
+        return False
+    refs = sum(1 for line in text if _PAGES_REF.search(line) or line.lower().startswith("agenda item"))
+    letter = any(_LETTER_OPEN.match(line) for line in text) and any(_LETTER_CLOSE.match(line) for line in text)
+    fields = sum(1 for line in text if _LETTER_FIELDS.match(line))
+    return bool(refs and (letter or fields >= 2)) or refs >= 3
+
+
+def is_pack_boilerplate_line(line: str) -> bool:
+    """A pack's "Page N Agenda Item N" stamp or a "This page is intentionally left blank" line."""
+    line = line.strip()
+    return bool(line) and len(line) <= 60 and bool(_BLANK_PAGE.fullmatch(line) or _PACK_STAMP.fullmatch(line))
+
+
+def strip_pack_boilerplate(pages: list[list[str]]) -> list[list[str]]:
+    """Drop a committee pack's cover letter and frontsheet pages (only at the start, before the first page of
+    content), "Page N" / "Agenda Item N" stamp lines, and "This page is intentionally left blank" lines."""
+    out: list[list[str]] = []
+    leading = True
+    for lines in pages:
+        if leading and is_pack_cover(lines):
+            out.append([])
+            continue
+        kept = [line for line in lines if not is_pack_boilerplate_line(line)]
+        if any(kept):
+            leading = False
+        out.append(kept)
     return out
 
 
@@ -444,6 +507,7 @@ def normalise_pages(pages: list[str]) -> tuple[str, list[int]]:
     no text left starts where the next page's text starts.
     """
     cleaned = [_clean_lines(_clean_chars(page)) for page in pages]
+    cleaned = strip_pack_boilerplate(cleaned)
     cleaned = _strip_running_lines(cleaned)
     cleaned = [_filter_lines(lines) for lines in cleaned]
     return _assemble(cleaned)

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from storage import Archive, ArchiveError
 from tracker.meaning import footprint_name
+from tracker.web import life
 from tracker.web.api import ApiMixin
 from tracker.web.pages import PagesMixin
 from tracker.web.params import TEMPLATES, _IdConvertor, snippet_html
@@ -39,12 +40,14 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
     """Routes over one data home. Each request opens the archive read-only in its own thread."""
 
     def __init__(self, home: str | Path, *, subscriptions: bool = False, rate_limit: int = 5,
-                 csrf_secret: bytes | None = None):
+                 csrf_secret: bytes | None = None, server_url: str | None = None):
         self.home = Path(home)
+        self.server_url = server_url  # where this server listens: feed links when [alerts] base_url is unset
         self.subscriptions = subscriptions
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.filters.update(safe_href=safe_href, snippet=snippet_html, day=lambda v: (v or "")[:10],
+                                in_words=life.in_words,
                                 footprint_name=footprint_name)
         self.env.globals.update(subscriptions=subscriptions, feed=True)
         self.diffs = _DiffCache()
@@ -73,8 +76,11 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
 
 
     async def error(self, request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        detail = exc.detail if isinstance(exc, HTTPException) else "internal error: see the server's log"
+        if isinstance(exc, ArchiveError):  # e.g. locked by a writer: the archive is there, just not now
+            status, detail = 503, str(exc)
+        else:
+            status = exc.status_code if isinstance(exc, HTTPException) else 500
+            detail = exc.detail if isinstance(exc, HTTPException) else "internal error: see the server's log"
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": detail, "status": status}, status_code=status)
         return self.render("message.html", status=status, title=f"Error {status}", message=detail)
@@ -87,9 +93,11 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
             Route("/versions/{version_id:id}", self.version_page),
             Route("/versions/{version_id:id}/raw", self.version_raw),
             Route("/diff/{a:id}/{b:id}", self.diff_page),
+            Route("/compare", self.compare),
             Route("/search", self.search_page),
             Route("/events", self.events_page),
             Route("/feed.atom", self.feed),
+            Route("/feed", self.feed_page),
             Route("/subscribe", self.subscribe, methods=["GET", "POST"]),
             Route("/alerts/{action:str}/{token:str}", self.token_action, methods=["GET", "POST"]),
             Route("/api/documents", self.api_documents),
@@ -105,10 +113,13 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
 
 
 def create_app(home: str | Path, *, subscriptions: bool = False, rate_limit: int = 5,
-               csrf_secret: bytes | None = None) -> Any:
-    """The ASGI app over the archive in `home` (read-only; with `subscriptions`, the email subscribe form)."""
-    web = WebApp(home, subscriptions=subscriptions, rate_limit=rate_limit, csrf_secret=csrf_secret)
-    app = Starlette(routes=web.routes(), exception_handlers={HTTPException: web.error, Exception: web.error})
+               csrf_secret: bytes | None = None, server_url: str | None = None) -> Any:
+    """The ASGI app over the archive in `home` (read-only; with `subscriptions`, the email subscribe form).
+    `server_url`: the address it is served on, for feed links when [alerts] base_url is not configured."""
+    web = WebApp(home, subscriptions=subscriptions, rate_limit=rate_limit, csrf_secret=csrf_secret,
+                 server_url=server_url)
+    app = Starlette(routes=web.routes(),
+                    exception_handlers={HTTPException: web.error, ArchiveError: web.error, Exception: web.error})
     app.state.web = web
     return SecurityHeaders(app)
 
@@ -119,7 +130,9 @@ def serve(home: str | Path, host: str = "127.0.0.1", port: int = 8000, *, subscr
 
     if not (Path(home) / "archive.db").exists():
         raise ArchiveError(f"no archive at {Path(home) / 'archive.db'}: run `stp-tracker crawl` first")
-    uvicorn.run(create_app(home, subscriptions=subscriptions), host=host, port=port, log_level="info",
+    shown = f"[{host}]" if ":" in host else host
+    uvicorn.run(create_app(home, subscriptions=subscriptions, server_url=f"http://{shown}:{port}"), host=host,
+                port=port, log_level="info",
                 proxy_headers=False, server_header=False)
 
 

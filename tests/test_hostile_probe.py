@@ -1,0 +1,288 @@
+"""The hostile probe of issue 16: each finding, replayed on 127.0.0.1 against the real code (see test_security.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import apprise
+import pytest
+
+import alerts
+from alerts import netguard
+from storage import Archive
+
+try:
+    from smtpserver import WebhookReceiver, add_event, free_port, smtp_server
+except ImportError:  # tests/ imported as a package
+    from tests.smtpserver import WebhookReceiver, add_event, free_port, smtp_server
+
+ROOT = Path(__file__).resolve().parents[1]
+ALLOW = alerts.AlertSettings(allow_private_targets=True, http_timeout=5)
+STRICT = alerts.AlertSettings(allow_private_targets=False, http_timeout=5)
+METADATA_REPLY = b"INTERNAL-IAM-CREDENTIALS-5e1f"
+BEARER = "tk_0123456789abcdefSECRET"
+HOOK_TOKEN = "3ccdd113474722377935511fc85d3dd4"
+
+
+class Server:
+    """A small HTTP server on 127.0.0.1: records every request; `routes` maps a path prefix to (status, headers, body)."""
+
+    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]] | None = None) -> None:
+        self.routes = routes or {}
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length", "0") or 0)
+                body = self.rfile.read(length) if length else b""
+                server.requests.append({"method": self.command, "path": self.path,
+                                        "headers": dict(self.headers.items()), "body": body})
+                for prefix, (status, headers, reply) in server.routes.items():
+                    if self.path.startswith(prefix):
+                        break
+                else:
+                    status, headers, reply = 204, {}, b""
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_GET = do_POST = _answer  # noqa: N815 - http.server's hook names
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def archive(tmp_path):
+    with Archive(tmp_path / "home") as opened:
+        yield opened
+
+
+def _cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    cli = Path(sys.executable).parent / "stp-tracker"
+    command = [str(cli)] if cli.exists() else [sys.executable, "-m", "tracker.cli"]
+    return subprocess.run([*command, "--home", str(home), *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT)
+
+
+# -- 1. every outgoing alert connection passes the address check, in any thread; no redirect is followed ----------
+
+
+def test_apprise_redirect_to_an_internal_address_is_not_followed(archive):
+    with Server({"/latest/": (200, {}, METADATA_REPLY)}) as internal, \
+            Server({"/": (302, {"Location": internal.url("/latest/meta-data/iam")}, b"")}) as public:
+        # Loopback is allowed here (the "public" receiver is on 127.0.0.1): only the redirect is under test.
+        alerts.subscribe(archive, ALLOW, f"json://127.0.0.1:{public.port}/hook")
+        add_event(archive)
+        report = alerts.deliver_pending(archive, ALLOW)
+    assert public.requests, "the receiver was never asked"
+    assert internal.requests == []  # the redirect was not followed
+    [failure] = report.failures
+    assert METADATA_REPLY.decode() not in failure.error
+
+
+def test_webhook_redirect_is_not_followed_even_with_the_allowance(archive):
+    with Server({"/": (200, {}, METADATA_REPLY)}) as internal, \
+            Server({"/": (307, {"Location": internal.url("/latest/meta-data/")}, b"")}) as public:
+        alerts.subscribe(archive, ALLOW, public.url("/hook"))
+        add_event(archive)
+        report = alerts.deliver_pending(archive, ALLOW)
+    assert internal.requests == [] and "redirect" in report.failures[0].error
+
+
+def test_the_connection_guard_holds_in_apprise_worker_threads():
+    """A target that passed the subscribe check and now resolves to loopback (DNS rebinding): apprise sends from
+    its own worker thread, and the guard, a context variable, goes with it."""
+    with WebhookReceiver() as receiver:
+        notifier = apprise.Apprise()
+        assert notifier.add(f"json://127.0.0.1:{receiver.port}/hook")
+        seen_threads: list[str] = []
+        original = netguard._check_endpoint
+
+        def spy(sock, address):  # type: ignore[no-untyped-def]
+            seen_threads.append(threading.current_thread().name)
+            return original(sock, address)
+
+        netguard._check_endpoint = spy
+        try:
+            with netguard.guarded_connections(allow_private=False):
+                ok = notifier.notify(body="probe", title="probe")
+        finally:
+            netguard._check_endpoint = original
+        assert not ok and receiver.requests == []
+        # And with the allowance the same send arrives (the guard is not simply breaking apprise).
+        with netguard.guarded_connections(allow_private=True):
+            assert notifier.notify(body="probe", title="probe")
+        assert len(receiver.requests) == 1
+
+
+def test_raw_socket_sends_are_checked_where_they_resolve():
+    """rsyslog:// resolves its host inside sendto(); a UDP datagram to loopback is refused before it leaves."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.3)
+    port = listener.getsockname()[1]
+    try:
+        with netguard.guarded_connections(allow_private=False):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                with pytest.raises(alerts.RefusedTarget, match="loopback"):
+                    sender.sendto(b"<13>probe", ("localhost", port))
+                with pytest.raises(alerts.RefusedTarget):
+                    sender.connect(("127.0.0.1", port))
+        with pytest.raises(socket.timeout):
+            listener.recvfrom(100)
+    finally:
+        listener.close()
+    with pytest.raises(alerts.AddressError):
+        alerts.channel_for("rsyslog://localhost", STRICT).check("rsyslog://localhost")
+
+
+def test_mailto_smtp_relay_override_is_checked(archive):
+    with smtp_server() as relay:
+        address = f"mailto://user:pass@mail.example.org?smtp=127.0.0.1&port={relay.port}&to=victim@example.org"
+        with pytest.raises(alerts.AddressError, match="127.0.0.1"):
+            alerts.subscribe(archive, STRICT, address)
+        # Sent directly (a subscription made before this check existed): refused before any connection.
+        result = alerts.send_test_alert(STRICT, address)
+        assert not result.ok and "127.0.0.1" in result.error
+    assert relay.messages == []
+
+
+@pytest.mark.parametrize("scheme", ["json", "xml", "form"])
+def test_plain_http_apprise_posts_need_the_same_allowance_as_a_webhook(archive, scheme):
+    with pytest.raises(alerts.AddressError, match=f"plain {scheme}://"):
+        alerts.subscribe(archive, STRICT, f"{scheme}://8.8.8.8/hook")
+    alerts.channel_for(f"{scheme}s://8.8.8.8/hook", STRICT).check(f"{scheme}s://8.8.8.8/hook")  # TLS: accepted
+
+
+@pytest.mark.parametrize("url", ["xmpp://user:pass@xmpp.example.org", "syslog://", "dbus://"])
+def test_schemes_the_guard_cannot_follow_are_refused(url):
+    try:
+        channel = alerts.channel_for(url, ALLOW)
+    except alerts.AddressError:
+        return  # apprise cannot use it here at all
+    with pytest.raises(alerts.AddressError, match="refused"):
+        channel.check(url)
+
+
+# -- 2. third-party loggers never below WARNING in our output, never a secret ------------------------------------------
+
+
+def test_apprise_debug_lines_and_credentials_never_reach_stderr(tmp_path):
+    home = tmp_path / "home"
+    with Server({"/": (200, {}, b"ok")}) as receiver:
+        targets = [f"json://127.0.0.1:{receiver.port}/hook?+Authorization=Bearer%20{BEARER}",
+                   f"mmost://127.0.0.1:{receiver.port}/{HOOK_TOKEN}"]
+        outputs = []
+        for target in targets:
+            for verbose in ((), ("--verbose",)):
+                result = _cli(home, *verbose, "test-alert", target, env={"STP_TRACKER_ALLOW_PRIVATE_TARGETS": "1"})
+                assert result.returncode == 0, result.stderr
+                outputs.append(result.stdout + result.stderr)
+        assert len(receiver.requests) == 4
+    assert any(r["headers"].get("Authorization") == f"Bearer {BEARER}" for r in receiver.requests)
+    for output in outputs:
+        assert BEARER not in output and HOOK_TOKEN not in output
+        assert " DEBUG " not in output and "Payload" not in output
+
+
+def test_daemon_json_logs_carry_no_apprise_debug_or_secret(tmp_path):
+    with WebhookReceiver(fail_first=5) as receiver:
+        script = (
+            "import alerts\n"
+            "from tracker.daemon.logs import configure_logging\n"
+            "configure_logging('json', verbose=True)\n"
+            "import logging; logging.getLogger('apprise').setLevel(logging.DEBUG)\n"
+            f"r = alerts.send_test_alert(alerts.AlertSettings(allow_private_targets=True, http_timeout=5), "
+            f"'json://127.0.0.1:{receiver.port}/hook/{HOOK_TOKEN}?+Authorization=Bearer%20{BEARER}')\n"
+            "logging.getLogger('stp_tracker.alerts').warning('send failed: %s', r.error)\n"
+        )
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert lines, result.stderr
+    assert all(line["level"] != "debug" for line in lines)
+    assert BEARER not in result.stderr and HOOK_TOKEN not in result.stderr
+    assert any("500" in line["message"] for line in lines)  # the failure itself is still told
+
+
+def test_scrub_secrets():
+    from alerts.logsafety import scrub_secrets
+
+    text = scrub_secrets(f"POST https://user:pw@hooks.example.org/hooks/{HOOK_TOKEN}?key=abc headers "
+                         f"{{'Authorization': 'Bearer {BEARER}'}} token={BEARER} apikey: abcdef")
+    assert "hooks.example.org" in text
+    for secret in (HOOK_TOKEN, BEARER, "pw@", "abcdef", "key=abc"):
+        assert secret not in text
+
+
+# -- 3. crawler redirects to non-public addresses the source does not name are refused ---------------------------------
+
+
+def test_crawler_refuses_a_redirect_to_another_loopback_host(tmp_path):
+    from fixtureweb import FixtureWeb
+    from pdfgen import make_pdf
+
+    try:
+        from test_crawler import crawl, fetches_by_url
+    except ImportError:
+        from tests.test_crawler import crawl, fetches_by_url
+
+    home = tmp_path / "home"
+    secret = make_pdf(["INTERNAL METADATA SECRET"])
+    with FixtureWeb() as web, FixtureWeb() as internal:
+        web.set("/plans/", '<a href="redir.pdf">Plan</a> <a href="other.pdf">Other</a> <a href="moved.pdf">Moved</a>')
+        web.redirect("/plans/redir.pdf", web.url("/latest/meta-data/secret.pdf", host="localhost"), status=302)
+        web.redirect("/plans/other.pdf", internal.url("/latest/meta-data/secret.pdf"), status=302)
+        web.redirect("/plans/moved.pdf", "/plans/real.pdf")  # within the source: followed as before
+        web.set("/plans/real.pdf", make_pdf(["The real plan"]), "application/pdf")
+        web.set("/latest/meta-data/secret.pdf", secret, "application/pdf")
+        internal.set("/latest/meta-data/secret.pdf", secret, "application/pdf")
+        summary = crawl(home, [{"name": "council", "footprint": "QF7", "official": True,
+                                "start_urls": [web.url("/plans/")], "max_depth": 1}])
+        assert web.requests_for("/latest/meta-data/secret.pdf") == []
+        assert internal.requests == []
+    fetched = fetches_by_url(home, summary["crawl_id"])
+    redir = fetched[web.url("/plans/redir.pdf")]
+    assert redir["blob_sha256"] is None and redir["error"].startswith("refused: redirect to http://localhost:")
+    assert "loopback" in redir["error"]
+    assert fetched[web.url("/plans/other.pdf")]["error"].startswith("refused: redirect")
+    moved = fetched[web.url("/plans/moved.pdf")]
+    assert moved["status"] == 200 and moved["final_url"] == web.url("/plans/real.pdf")
+
+
+def test_named_private_hosts_stay_allowed():
+    from crawler.guard import named_endpoints
+    from crawler.sources import Source
+
+    source = Source(name="s", start_urls=["http://127.0.0.1:8123/plans/"], document_hosts=["localhost"])
+    hosts, ports = named_endpoints(source)
+    assert hosts == {"127.0.0.1", "localhost"} and ports == {8123}
