@@ -18,6 +18,7 @@ from crawler.sources import load_sources
 from storage import Archive
 from storage.outbox import Outbox
 from tests import scenario_web as story
+from clirun import run_cli
 from tests.fakearchive import FakeArchive
 from tests.replay import Capture, Replayer
 from tracker.workers import ExtractionPool
@@ -95,10 +96,9 @@ def sources_in(tmp_path: Path) -> list:
 
 
 def run(home: Path, fake: FakeArchive, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STP_TRACKER_CDX_URL": fake.cdx_url, "STP_TRACKER_WAYBACK_URL": fake.wayback_url,
+    env = {"STP_TRACKER_CDX_URL": fake.cdx_url, "STP_TRACKER_WAYBACK_URL": fake.wayback_url,
            "STP_TRACKER_UKGWA_URL": fake.ukgwa_url, "STP_TRACKER_BACKFILL_DELAY": "0"}
-    result = subprocess.run([*CLI, "--home", str(home), *args], capture_output=True, text=True, timeout=120,
-                            cwd=Path(__file__).resolve().parents[1], env=env)
+    result = run_cli(home, *args, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"stp-tracker {' '.join(args)} exited {result.returncode}\n{result.stderr}")
     return result
