@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The units whose `__init__` names a public surface, longest first (a module belongs to the first that prefixes it).
 UNITS = ["crawler.registry", "tracker.meaning", "tracker.cli", "tracker.daemon", "tracker.web", "tracker.webarchives",
          "tracker.research", "tracker.demo", "storage", "crawler", "alerts", "tracker", "netpolicy"]
-# Imported for their side effect (a spider class registering its kind), never for a name.
-SIDE_EFFECT_MODULES = {"crawler.spiders.cmis", "crawler.spiders.moderngov", "crawler.spiders"}
+# Imported for their side effect, never for a name: none (extractors, source kinds and alert channels register
+# by subclassing, in the module that defines the registry's users).
+SIDE_EFFECT_MODULES: set[str] = set()
 
 
 def unit_of(module: str) -> str | None:
