@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from .outbox import move_subscribers_out
+
 
 def _run(db: sqlite_utils.Database, script: str) -> None:
     # executescript() would COMMIT behind our back; statements one by one stay inside the migration's transaction.
@@ -335,6 +337,12 @@ def _m007_footprints(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m009_subscribers_apart(db: sqlite_utils.Database) -> None:
+    # Subscribers, their secrets and the outbox move to subscribers.db beside the archive (storage/outbox.py), so
+    # that archive.db can be shared as it is; the events they reference stay here.
+    move_subscribers_out(db)
+
+
 # Append only: a released migration is never edited, a new one is added after it.
 def _m008_structure(db: sqlite_utils.Database) -> None:
     """Document structure (headings, paragraphs, lists, tables as rows and cells) with each extraction, as JSON
@@ -356,6 +364,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m006_document_url_index,
     _m007_footprints,
     _m008_structure,
+    _m009_subscribers_apart,
 ]
 
 

@@ -286,3 +286,88 @@ def test_named_private_hosts_stay_allowed():
     source = Source(name="s", start_urls=["http://127.0.0.1:8123/plans/"], document_hosts=["localhost"])
     hosts, ports = named_endpoints(source)
     assert hosts == {"127.0.0.1", "localhost"} and ports == {8123}
+
+
+# -- 10. subscribers, their secrets and the outbox live in subscribers.db, not in the shared archive ------------------
+
+
+def _archive_bytes(home: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(home.glob("archive.db*")))
+
+
+def test_archive_db_holds_no_subscriber_after_crawl_subscribe_and_delivery(tmp_path, web):
+    from pdfgen import make_pdf
+
+    try:
+        from test_crawler import crawl
+    except ImportError:
+        from tests.test_crawler import crawl
+
+    home = tmp_path / "home"
+    web.set("/plans/", '<a href="stp.pdf">STP</a>')
+    web.set("/plans/stp.pdf", make_pdf(["Our plan: 180 beds"]), "application/pdf")
+    crawl(home, [{"name": "council", "footprint": "QF7", "official": True, "start_urls": [web.url("/plans/")]}])
+    with smtp_server() as smtp, WebhookReceiver() as receiver:
+        settings = alerts.AlertSettings(allow_private_targets=True, smtp_host="127.0.0.1", smtp_port=smtp.port,
+                                        http_timeout=5)
+        with Archive(home) as archive:
+            hook = alerts.subscribe(archive, settings, receiver.url)
+            receiver.secret = hook.secret
+            mail = alerts.subscribe(archive, settings, "reader@example.org", keywords=["beds"])
+            alerts.confirm(archive, re_token(smtp.messages[0]))
+            add_event(archive)
+            report = alerts.deliver_pending(archive, settings)
+            assert report.ok and report.messages_sent == 2
+            unsubscribe_token = mail.subscription.unsubscribe_token
+            tables = {r["name"] for r in archive._rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert receiver.accepted and receiver.accepted[0]["signature_ok"]
+    assert not tables & {"subscriptions", "deliveries"}
+    raw = _archive_bytes(home)
+    for secret in ("reader@example.org", hook.secret, unsubscribe_token, receiver.url, "secret-path"):
+        assert secret.encode() not in raw, secret
+    subscribers = (home / "subscribers.db").read_bytes()
+    assert b"reader@example.org" in subscribers
+    assert (home / "subscribers.db").stat().st_mode & 0o077 == 0  # owner only: it holds secrets
+
+
+def re_token(message) -> str:
+    import re
+
+    try:
+        from smtpserver import body_text
+    except ImportError:
+        from tests.smtpserver import body_text
+    return re.search(r"/alerts/confirm/([A-Za-z0-9_-]+)", body_text(message)).group(1)
+
+
+def test_an_old_archive_has_its_subscribers_moved_out_on_first_open(tmp_path):
+    import sqlite_utils
+
+    from storage.schema import MIGRATIONS, _m009_subscribers_apart
+
+    home = tmp_path / "home"
+    home.mkdir()
+    db = sqlite_utils.Database(home / "archive.db")
+    before = MIGRATIONS.index(_m009_subscribers_apart)
+    for number, step in enumerate(MIGRATIONS[:before], start=1):
+        with db.atomic():
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    db["subscriptions"].insert({"id": 7, "address": "old@example.org", "channel": "email", "mode": "immediate",
+                                "status": "active", "secret": None, "unsubscribe_token": "UNSUB-TOKEN-old-4d2a",
+                                "created_at": "2026-01-01T00:00:00+00:00", "event_cursor": 0})
+    db["subscriptions"].insert({"id": 8, "address": "https://hooks.example.org/x", "channel": "webhook",
+                                "mode": "immediate", "status": "active", "secret": "HOOK-SECRET-old-91c3",
+                                "unsubscribe_token": "UNSUB-2", "created_at": "2026-01-01T00:00:00+00:00",
+                                "event_cursor": 0})
+    db.conn.close()
+    with Archive(home) as archive:
+        rows = alerts.subscriptions(archive)
+        tables = {r["name"] for r in archive._rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert [(s.id, s.address) for s in rows] == [(7, "old@example.org"), (8, "https://hooks.example.org/x")]
+    assert rows[1].secret == "HOOK-SECRET-old-91c3"
+    assert not tables & {"subscriptions", "deliveries"}
+    raw = _archive_bytes(home)
+    assert b"HOOK-SECRET-old-91c3" not in raw and b"old@example.org" not in raw and b"UNSUB-TOKEN" not in raw
+    with Archive(home) as archive:  # opened again: nothing moved twice, nothing lost
+        assert [s.id for s in alerts.subscriptions(archive)] == [7, 8]
