@@ -371,3 +371,38 @@ def test_an_old_archive_has_its_subscribers_moved_out_on_first_open(tmp_path):
     assert b"HOOK-SECRET-old-91c3" not in raw and b"old@example.org" not in raw and b"UNSUB-TOKEN" not in raw
     with Archive(home) as archive:  # opened again: nothing moved twice, nothing lost
         assert [s.id for s in alerts.subscriptions(archive)] == [7, 8]
+
+
+# -- 9. the signature covers delivery id, event header, timestamp and body; 6to4 and unresolvable names refused --------
+
+
+def test_a_signed_message_replayed_under_a_new_delivery_id_fails_verification(archive):
+    with WebhookReceiver() as receiver:
+        result = alerts.subscribe(archive, ALLOW, receiver.url)
+        receiver.secret = result.secret
+        add_event(archive)
+        alerts.deliver_pending(archive, ALLOW)
+    [request] = receiver.requests
+    headers, body = request["headers"], request["body"]
+    assert request["signature_ok"]
+    ts, sig = headers["X-STP-Timestamp"], headers["X-STP-Signature"]
+    assert alerts.verify(result.secret, ts, body, sig, delivery=headers["X-STP-Delivery"],
+                         event=headers["X-STP-Event"])
+    assert not alerts.verify(result.secret, ts, body, sig, delivery=headers["X-STP-Delivery"] + "-replayed",
+                             event=headers["X-STP-Event"])
+    assert not alerts.verify(result.secret, ts, body, sig, delivery=headers["X-STP-Delivery"], event="withdrawn")
+    # The README's verification example, run as a receiver would run it.
+    import hashlib
+    import hmac
+
+    signed = f"{ts}.{headers['X-STP-Delivery']}.{headers['X-STP-Event']}.".encode() + body
+    assert "sha256=" + hmac.new(result.secret.encode(), signed, hashlib.sha256).hexdigest() == sig
+
+
+@pytest.mark.parametrize("url", ["https://[2002:7f00:1::]/hook", "https://[64:ff9b::7f00:1]/hook",
+                                 "https://[::ffff:127.0.0.1]/hook", "https://[::127.0.0.1]/hook",
+                                 "https://[2002:a9fe:a9fe::]/latest/", "https://no-such-host.invalid/hook",
+                                 "jsons://no-such-host.invalid/hook"])
+def test_embedded_private_addresses_and_unresolvable_names_are_refused(archive, url):
+    with pytest.raises(alerts.AddressError, match="refused"):
+        alerts.subscribe(archive, STRICT, url)
