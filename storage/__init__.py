@@ -2,6 +2,7 @@
 
 from .archive import Archive, ArchiveError, disk_hint, is_disk_error
 from .blobs import BlobError, BlobStore, sha256_of
+from .cleantext import clean_line, clean_value, strip_controls
 from .eventjson import event_json
 from .models import Event, Extraction, Fetch, KnownUrl, utcnow
 from .outbox import Outbox
@@ -16,9 +17,12 @@ __all__ = [
     "Fetch",
     "KnownUrl",
     "Outbox",
+    "clean_line",
+    "clean_value",
     "disk_hint",
     "event_json",
     "is_disk_error",
     "sha256_of",
+    "strip_controls",
     "utcnow",
 ]

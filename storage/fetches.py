@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._base import ArchiveBase, _header, _json
+from .cleantext import clean_line
 from .models import KEPT_HEADERS, Fetch, KnownUrl
 
 
@@ -56,7 +57,7 @@ class FetchesMixin(ArchiveBase):
                     "kind": fetch.kind,
                     "depth": fetch.depth,
                     "referer": fetch.referer,
-                    "link_text": fetch.link_text,
+                    "link_text": clean_line(fetch.link_text),
                     "origin": fetch.origin,
                 },
             )

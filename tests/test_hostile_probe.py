@@ -462,3 +462,100 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
     for start in "=+-@":
         assert _cell(f"{start}cmd|' /C calc'!A0").startswith("'")
     assert _cell(-5) == -5 and _cell("plain") == "plain"
+
+
+# -- 5, 6. control characters in fetched text never reach a terminal, an email or XML ---------------------------------
+
+ESCAPES = "Plan \x1b[2J\x1b[H \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ \x1b]52;c;ZXZpbA==\x07 \x9b31m end"
+TERMINAL_BYTES = ("\x1b", "\x07", "\x9b")
+
+
+def _dirty_archive(home: Path, title: str) -> dict[str, int]:
+    """An archive whose title (and summary) hold `title` as written: cleaned on entry, so put back by hand, as an
+    archive written before the cleaning would hold it."""
+    try:
+        from test_security import _hostile_archive
+    except ImportError:
+        from tests.test_security import _hostile_archive
+
+    ids = _hostile_archive(home, title=title, url="https://example.org/plan.html")
+    with Archive(home) as archive:
+        assert archive.document(ids["doc"])["title"] == "Plan [2J[H ]8;;https://evil.example\\click]8;;\\ " \
+            "]52;c;ZXZpbA== 31m end" if title == ESCAPES else True  # entry cleaning
+        with archive.transaction():
+            archive.db.execute("UPDATE documents SET title = ? WHERE id = ?", [title, ids["doc"]])
+            archive.db.execute("UPDATE events SET summary = ? WHERE id = ?", [f"Revised: {title}", ids["event"]])
+    return ids
+
+
+def test_terminal_escapes_in_titles_never_print(tmp_path):
+    from typer.testing import CliRunner
+
+    from tracker.cli import app as cli_app
+
+    home = tmp_path / "home"
+    ids = _dirty_archive(home, ESCAPES)
+    runner = CliRunner()
+    for args in (["documents"], ["events"], ["history", str(ids["doc"])], ["search", "beds"],
+                 ["documents", "--json"], ["events", "--json"], ["search", "beds", "--json"]):
+        result = runner.invoke(cli_app, ["--home", str(home), *args], env={"COLUMNS": "400"})
+        assert result.exit_code == 0, (args, result.output)
+        assert "Plan" in result.output or "beds" in result.output, (args, result.output)
+        for byte in TERMINAL_BYTES:
+            assert byte not in result.output, (args, repr(result.output))
+
+
+def test_terminal_escapes_never_reach_an_email(tmp_path):
+    home = tmp_path / "home"
+    _dirty_archive(home, ESCAPES)
+    with smtp_server() as smtp, Archive(home) as archive:
+        settings = alerts.AlertSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, allow_private_targets=True)
+        alerts.subscribe(archive, settings, "reader@example.org")
+        alerts.confirm(archive, re_token(smtp.messages[0]))
+        from storage import Outbox
+
+        Outbox(archive).db.execute("UPDATE subscriptions SET event_cursor = 0")
+        report = alerts.deliver_pending(archive, settings)
+        assert report.ok and report.messages_sent == 1, report
+        message = smtp.messages[-1]
+    raw = message.as_string()
+    for byte in TERMINAL_BYTES:
+        assert byte not in raw and byte not in message["Subject"]
+    assert "end" in raw
+
+
+def test_a_non_xml_character_in_a_title_does_not_break_the_feed(tmp_path):
+    import feedparser
+    from starlette.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from tracker.cli import app as cli_app
+    from tracker.web import create_app
+
+    home = tmp_path / "home"
+    title = "Plan \uffff\ufffe \x00\x01\x0b\x0c \x1b[31m end"  # &#xFFFF; in link text decodes to U+FFFF
+    _dirty_archive(home, title)
+    result = CliRunner().invoke(cli_app, ["--home", str(home), "feed"])
+    assert result.exit_code == 0, result.output
+    feed = feedparser.parse(result.stdout_bytes)
+    assert feed.bozo == 0 and "end" in feed.entries[0].title
+    page = TestClient(create_app(home)).get("/feed.atom")
+    assert page.status_code == 200 and feedparser.parse(page.content).bozo == 0
+
+
+def test_titles_are_cleaned_as_they_enter_the_archive(tmp_path):
+    from storage import Event, Fetch
+
+    with Archive(tmp_path / "home") as archive:
+        doc = archive.create_document(title="A\x1b[2J\tplan\n\x9b", kind="plan", footprint=None, generation=None,
+                                      draft=False, seen_at="2026-01-01T00:00:00+00:00", source="s")
+        assert archive.document(doc)["title"] == "A[2J plan"
+        archive.update_document(doc, title="B\x07\uffff")
+        assert archive.document(doc)["title"] == "B"
+        fetch = archive.record_fetch(Fetch(url="https://example.org/a", source="s", status=404,
+                                           link_text="Click\x1b]52;c;eA==\x07 here"))
+        assert archive.fetch(fetch)["link_text"] == "Click]52;c;eA== here"
+        event = Event(kind="revised", document_id=doc, summary="S\x1b[2J", changes={"added": ["x\x9by"]})
+        archive.record_event(event)
+        [stored] = archive.events(include_all=True)
+        assert stored.summary == "S[2J" and stored.changes["added"] == ["xy"]
