@@ -13,7 +13,7 @@ from storage import Archive
 from storage import Outbox
 
 from .channels import AddressError, SendError, channel_class, channel_for
-from .render import describe_filters, event_text_fields, render_confirmation
+from .render import describe_filters_safely, event_text_fields, render_confirmation
 from .settings import AlertSettings
 
 log = logging.getLogger("stp_tracker.alerts")
@@ -169,7 +169,7 @@ def subscribe(archive: Archive, settings: AlertSettings, address: str, *, footpr
     if confirm_token:
         message = render_confirmation(
             address, confirm_token, settings.base_url, unsubscribe_url=unsubscribe_url(settings, subscription),
-            filters=describe_filters(subscription), mode=mode, ref=f"stp-tracker.confirm.{subscription.id}."
+            filters=describe_filters_safely(subscription), mode=mode, ref=f"stp-tracker.confirm.{subscription.id}."
             f"{token_hash(confirm_token)[:12]}",
         )
         try:

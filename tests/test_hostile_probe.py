@@ -559,3 +559,102 @@ def test_titles_are_cleaned_as_they_enter_the_archive(tmp_path):
         archive.record_event(event)
         [stored] = archive.events(include_all=True)
         assert stored.summary == "S[2J" and stored.changes["added"] == ["xy"]
+
+
+# -- 7. subscribe abuse: per-address and per-client limits, single-use tokens, no requester text, RFC 8058 --------------
+
+
+def _web(tmp_path: Path, smtp_port: int, **options: Any):
+    from starlette.testclient import TestClient
+
+    from tracker.web import create_app
+
+    home = tmp_path / "home"
+    with Archive(home) as archive:
+        add_event(archive)
+    (home / "config.toml").write_text(f'[alerts]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp_port}\n'
+                                      'base_url = "https://tracker.example.org"\n', encoding="utf-8")
+    return home, TestClient(create_app(home, subscriptions=True, **options))
+
+
+def _token(client) -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/subscribe").text).group(1)
+
+
+def test_one_address_gets_few_confirmations_however_many_clients_ask(tmp_path):
+    with smtp_server() as smtp:
+        home, client = _web(tmp_path, smtp.port, rate_limit=100, trusted_proxies=["testclient"])
+        answers = []
+        for n in range(6):
+            answers.append(client.post("/subscribe", data={"email": "victim@example.org", "csrf": _token(client)},
+                                       headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code)
+        assert answers == [200, 200, 200, 429, 429, 429]
+        assert len(smtp.to("victim@example.org")) == 3
+
+
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path):
+    with smtp_server() as smtp:
+        _, direct = _web(tmp_path / "a", smtp.port, rate_limit=2)
+        codes = [direct.post("/subscribe", data={"email": f"r{n}@example.org", "csrf": _token(direct)},
+                             headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code for n in range(3)]
+        assert codes == [200, 200, 429]  # a forged header does not buy a fresh bucket
+        _, proxied = _web(tmp_path / "b", smtp.port, rate_limit=2, trusted_proxies=["testclient"])
+        codes = [proxied.post("/subscribe", data={"email": f"p{n}@example.org", "csrf": _token(proxied)},
+                              headers={"X-Forwarded-For": f"203.0.113.9, 198.51.100.{n % 2}"}).status_code
+                 for n in range(4)]
+        assert codes == [200, 200, 200, 200]  # behind the proxy, two clients, two buckets (2 posts each)
+        assert proxied.post("/subscribe", data={"email": "p9@example.org", "csrf": _token(proxied)},
+                            headers={"X-Forwarded-For": "198.51.100.0"}).status_code == 429
+
+
+def test_a_form_token_works_once(tmp_path):
+    with smtp_server() as smtp:
+        _, client = _web(tmp_path, smtp.port, rate_limit=100)
+        token = _token(client)
+        assert client.post("/subscribe", data={"email": "a@example.org", "csrf": token}).status_code == 200
+        again = client.post("/subscribe", data={"email": "b@example.org", "csrf": token})
+        assert again.status_code == 403 and "already sent" in again.text
+        assert smtp.to("b@example.org") == []
+
+
+def test_the_confirmation_mail_carries_no_text_the_requester_chose(tmp_path):
+    phishing = "https://evil.example/login-to-keep-your-account"
+    with smtp_server() as smtp:
+        _, client = _web(tmp_path, smtp.port)
+        done = client.post("/subscribe", data={"email": "victim@example.org", "csrf": _token(client),
+                                               "keywords": f"{phishing}, call 0800 000 000", "footprint": "QF7"})
+        assert done.status_code == 200, done.text
+        [mail] = smtp.to("victim@example.org")
+    raw = mail.as_string()
+    assert "evil.example" not in raw and "0800" not in raw
+    assert "QF7" in raw and "2 more filters" in raw
+
+
+def test_rfc8058_one_click_unsubscribe_needs_no_form_token(tmp_path):
+    import re
+
+    try:
+        from smtpserver import body_text
+    except ImportError:
+        from tests.smtpserver import body_text
+    from starlette.testclient import TestClient
+
+    from tracker.web import create_app
+
+    with smtp_server() as smtp:
+        home, client = _web(tmp_path, smtp.port)
+        client.post("/subscribe", data={"email": "reader@example.org", "csrf": _token(client)})
+        [mail] = smtp.to("reader@example.org")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = mail["List-Unsubscribe"].strip("<>")
+    path = url.replace("https://tracker.example.org", "")
+    provider = TestClient(create_app(home, subscriptions=True))  # a mail provider: no cookie, no form token
+    assert provider.post(path, data={"other": "x"}).status_code == 403  # not a one-click request: CSRF applies
+    done = provider.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and "unsubscribed" in done.text
+    with Archive(home) as archive:
+        assert [s.status for s in alerts.subscriptions(archive)] == ["unsubscribed"]
+    assert body_text(mail)  # the confirmation itself was readable
+    assert re.search(r"/alerts/unsubscribe/", url)

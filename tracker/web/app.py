@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
     """Routes over one data home. Each request opens the archive read-only in its own thread."""
 
     def __init__(self, home: str | Path, *, subscriptions: bool = False, rate_limit: int = 5,
-                 csrf_secret: bytes | None = None):
+                 csrf_secret: bytes | None = None, trusted_proxies: Iterable[str] = (), address_limit: int = 3):
         self.home = Path(home)
         self.subscriptions = subscriptions
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
@@ -51,7 +51,9 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
         self.env.globals.update(subscriptions=subscriptions, feed=True)
         self.diffs = _DiffCache()
         self.csrf = Csrf(csrf_secret)
-        self.limiter = RateLimiter(limit=rate_limit)
+        self.limiter = RateLimiter(limit=rate_limit)  # posts per client (see trusted_proxies)
+        self.address_limiter = RateLimiter(limit=address_limit, window=24 * 3600.0)  # confirmations per address
+        self.trusted_proxies = frozenset(trusted_proxies)  # reverse proxies whose X-Forwarded-For is believed
 
     @contextmanager
     def archive(self, readonly: bool = True) -> Iterator[Archive]:
@@ -109,21 +111,24 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
 
 
 def create_app(home: str | Path, *, subscriptions: bool = False, rate_limit: int = 5,
-               csrf_secret: bytes | None = None) -> Any:
-    """The ASGI app over the archive in `home` (read-only; with `subscriptions`, the email subscribe form)."""
-    web = WebApp(home, subscriptions=subscriptions, rate_limit=rate_limit, csrf_secret=csrf_secret)
+               csrf_secret: bytes | None = None, trusted_proxies: Iterable[str] = (), address_limit: int = 3) -> Any:
+    """The ASGI app over the archive in `home` (read-only; with `subscriptions`, the email subscribe form).
+    `trusted_proxies`: addresses of reverse proxies in front of it, whose X-Forwarded-For names the client."""
+    web = WebApp(home, subscriptions=subscriptions, rate_limit=rate_limit, csrf_secret=csrf_secret,
+                 trusted_proxies=trusted_proxies, address_limit=address_limit)
     app = Starlette(routes=web.routes(), exception_handlers={HTTPException: web.error, Exception: web.error})
     app.state.web = web
     return SecurityHeaders(app)
 
 
-def serve(home: str | Path, host: str = "127.0.0.1", port: int = 8000, *, subscriptions: bool = False) -> None:
+def serve(home: str | Path, host: str = "127.0.0.1", port: int = 8000, *, subscriptions: bool = False,
+          trusted_proxies: Iterable[str] = ()) -> None:
     """Run the web app with uvicorn until interrupted."""
     import uvicorn
 
     if not (Path(home) / "archive.db").exists():
         raise ArchiveError(f"no archive at {Path(home) / 'archive.db'}: run `stp-tracker crawl` first")
-    uvicorn.run(create_app(home, subscriptions=subscriptions), host=host, port=port, log_level="info",
+    uvicorn.run(create_app(home, subscriptions=subscriptions, trusted_proxies=trusted_proxies), host=host, port=port, log_level="info",
                 proxy_headers=False, server_header=False)
 
 

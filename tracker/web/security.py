@@ -98,14 +98,47 @@ class RateLimiter:
             hits.append(now)
             return True
 
+def client_address(request: Request, trusted_proxies: frozenset[str] = frozenset()) -> str:
+    """Who is asking: the peer, or, when the peer is a trusted reverse proxy, the nearest address in its
+    X-Forwarded-For that is not one of the trusted proxies (a client can write anything to the left of that)."""
+    peer = request.client.host if request.client else "unknown"
+    if peer not in trusted_proxies:
+        return peer
+    forwarded = [part.strip() for header in request.headers.getlist("x-forwarded-for") for part in header.split(",")]
+    for hop in reversed([h for h in forwarded if h]):
+        if hop not in trusted_proxies:
+            return hop[:64]
+    return peer
+
+
+_STAMP = re.compile(r"[0-9]{1,12}-[0-9a-f]{16}")
+
+
 class Csrf:
-    """Signed form tokens bound to a SameSite=Strict cookie: a form posted from another site is refused."""
+    """Signed form tokens bound to a SameSite=Strict cookie: a form posted from another site is refused, and a
+    token is good for one post (a second post with it is refused, so one form cannot be replayed in a loop)."""
 
     COOKIE = "stp_csrf"
     MAX_AGE = 2 * 3600
+    MAX_REMEMBERED = 100_000
 
     def __init__(self, secret: bytes | None = None):
         self.secret = secret or secrets.token_bytes(32)
+        self.used: OrderedDict[str, float] = OrderedDict()  # signature -> when it stops being valid anyway
+        self.used_lock = threading.Lock()
+
+    def consume(self, token: str) -> bool:
+        """Mark a (valid) token used; False if it was used before."""
+        now = time.time()
+        signature = token.split(".", 1)[-1]
+        issued = token.split("-", 1)[0]
+        with self.used_lock:
+            while self.used and (next(iter(self.used.values())) < now or len(self.used) > self.MAX_REMEMBERED):
+                self.used.popitem(last=False)
+            if signature in self.used:
+                return False
+            self.used[signature] = (int(issued) if issued.isdigit() else now) + self.MAX_AGE
+            return True
 
     def _sign(self, nonce: str, stamp: str) -> str:
         return hmac.new(self.secret, f"{nonce}.{stamp}".encode(), hashlib.sha256).hexdigest()
@@ -115,7 +148,7 @@ class Csrf:
         nonce = request.cookies.get(self.COOKIE) or ""
         if not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", nonce):
             nonce = secrets.token_urlsafe(24)
-        stamp = str(int(time.time()))
+        stamp = f"{int(time.time())}-{secrets.token_hex(8)}"  # when, and which form: each token is its own
         return nonce, f"{stamp}.{self._sign(nonce, stamp)}"
 
     def check(self, request: Request, token: str | None) -> str | None:
@@ -127,10 +160,12 @@ class Csrf:
         if not nonce or not token or "." not in token:
             return "the form's security token is missing: reload the page and try again (cookies must be on)"
         stamp, signature = token.split(".", 1)
-        if not stamp.isdigit() or not hmac.compare_digest(signature, self._sign(nonce, stamp)):
+        if not _STAMP.fullmatch(stamp) or not hmac.compare_digest(signature, self._sign(nonce, stamp)):
             return "the form's security token is not valid: reload the page and try again"
-        if time.time() - int(stamp) > self.MAX_AGE:
+        if time.time() - int(stamp.split("-", 1)[0]) > self.MAX_AGE:
             return "the form has expired: reload the page and try again"
+        if not self.consume(token):
+            return "this form was already sent once: reload the page to send it again"
         return None
 
 class SecurityHeaders:

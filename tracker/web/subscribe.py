@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from tracker.web.params import _event_kinds, _generations
-from tracker.web.security import _EMAIL, Csrf
+from tracker.web.security import _EMAIL, Csrf, client_address
 
 
 class SubscribeMixin:
@@ -22,14 +22,16 @@ class SubscribeMixin:
                             secure=request.url.scheme == "https", path="/")
         return response
 
-    def _refuse(self, request: Request, form: Any) -> Response | None:
+    def _refuse(self, request: Request, form: Any, csrf: bool = True) -> Response | None:
         if not self.subscriptions:
             raise HTTPException(404, "subscriptions are switched off: start the server with --subscriptions")
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request, self.trusted_proxies)
         if not self.limiter.allow(client):
             return self.render("message.html", status=429, headers={"Retry-After": str(int(self.limiter.window))},
                                title="Too many requests", message="Too many requests from your address: "
                                "wait ten minutes and try again.")
+        if not csrf:
+            return None
         why = self.csrf.check(request, form.get("csrf"))
         if why:
             return self.render("message.html", status=403, title="Refused", message=why)
@@ -48,6 +50,12 @@ class SubscribeMixin:
         if not _EMAIL.match(address) or len(address) > 254:
             return self._form(request, "subscribe.html", status=400, error="Enter an email address like "
                               "name@example.org.", generations=_generations(), kinds=_event_kinds())
+        # However many clients ask, one address gets at most a few confirmation emails a day.
+        if not self.address_limiter.allow(address.casefold()):
+            return self.render("message.html", status=429,
+                               headers={"Retry-After": str(int(self.address_limiter.window))},
+                               title="Too many requests", message="This address has been sent enough confirmation "
+                               "messages for today: use the link in one of them, or try again tomorrow.")
         from starlette.concurrency import run_in_threadpool
 
         result = await run_in_threadpool(self._do_subscribe, address, form)
@@ -98,7 +106,10 @@ class SubscribeMixin:
         if request.method == "GET":
             return self._form(request, "token_action.html", action=action, token=token)
         form = await request.form(max_files=0, max_fields=5)
-        refused = self._refuse(request, form)
+        # RFC 8058 one-click unsubscribe: the mail provider POSTs "List-Unsubscribe=One-Click" to the link from the
+        # List-Unsubscribe header, with no cookie and no form token; the secret token in the URL is the proof.
+        one_click = action == "unsubscribe" and str(form.get("List-Unsubscribe") or "") == "One-Click"
+        refused = self._refuse(request, form, csrf=not one_click)
         if refused is not None:
             return refused
         from starlette.concurrency import run_in_threadpool
