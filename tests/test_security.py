@@ -466,12 +466,21 @@ def test_template_syntax_in_fetched_text_is_never_evaluated(tmp_path: Path) -> N
     for text in texts:
         assert "EVALUATED{%" not in text.replace("{% if true %}EVALUATED{% endif %}", "")
         assert "<class" not in text and "&lt;class" not in text and " 49 " not in text
-    # a subscriber's own filter text in the confirmation email
+    # a subscriber's own filter text: never in the confirmation email (issue 16: it goes to an address that may not
+    # have asked), and shown as written in the alerts the confirmed subscriber gets
+    from alerts.delivery import SAMPLE_EVENT
+    from alerts.render import describe_filters, render_event
+
     with smtp_server() as server, Archive(home) as archive:
         settings = alerts.AlertSettings(smtp_host="127.0.0.1", smtp_port=server.port, smtp_timeout=5)
-        alerts.subscribe(archive, settings, "reader@example.org", keywords=["{{ 7*7 }}", "{{ ''.__class__ }}"])
+        result = alerts.subscribe(archive, settings, "reader@example.org",
+                                  keywords=["{{ 7*7 }}", "{{ ''.__class__ }}"])
         mail = server.messages[-1]
     for part in (body_text(mail), body_text(mail, "html")):
+        assert "7*7" not in part and "__class__" not in part and "<class" not in part
+    alert = render_event(SAMPLE_EVENT, "https://t.example", ref="r", filters=describe_filters(result.subscription),
+                         unsubscribe_url="https://t.example/alerts/unsubscribe/x")
+    for part in (alert.text, alert.html):
         assert "{{ 7*7 }}" in part and "{{ ''.__class__ }}" in part.replace("&#39;", "'") and "<class" not in part
 
 

@@ -140,6 +140,11 @@ class Csrf:
             self.used[signature] = (int(issued) if issued.isdigit() else now) + self.MAX_AGE
             return True
 
+    def release(self, token: str) -> None:
+        """Give a token back (the post it came with was refused as invalid input and did nothing)."""
+        with self.used_lock:
+            self.used.pop(token.split(".", 1)[-1], None)
+
     def _sign(self, nonce: str, stamp: str) -> str:
         return hmac.new(self.secret, f"{nonce}.{stamp}".encode(), hashlib.sha256).hexdigest()
 
@@ -164,8 +169,6 @@ class Csrf:
             return "the form's security token is not valid: reload the page and try again"
         if time.time() - int(stamp.split("-", 1)[0]) > self.MAX_AGE:
             return "the form has expired: reload the page and try again"
-        if not self.consume(token):
-            return "this form was already sent once: reload the page to send it again"
         return None
 
 class SecurityHeaders:

@@ -12,6 +12,9 @@ from tracker.web.params import _event_kinds, _generations
 from tracker.web.security import _EMAIL, Csrf, client_address
 
 
+ALREADY_SENT = "this form was already sent once: reload the page to send it again"
+
+
 class SubscribeMixin:
     """The WebApp's subscribe handlers (see `tracker.web.app.WebApp`)."""
 
@@ -58,8 +61,12 @@ class SubscribeMixin:
                                "messages for today: use the link in one of them, or try again tomorrow.")
         from starlette.concurrency import run_in_threadpool
 
+        token = str(form.get("csrf"))
+        if not self.csrf.consume(token):  # checked above; each token subscribes once
+            return self.render("message.html", status=403, title="Refused", message=ALREADY_SENT)
         result = await run_in_threadpool(self._do_subscribe, address, form)
         if isinstance(result, str):
+            self.csrf.release(token)  # refused input did nothing: the same form may be corrected and sent
             return self._form(request, "subscribe.html", status=400, error=result, generations=_generations(),
                               kinds=_event_kinds())
         return self.render("message.html", title="Check your email", message=(
@@ -114,6 +121,8 @@ class SubscribeMixin:
             return refused
         from starlette.concurrency import run_in_threadpool
 
+        if not one_click and not self.csrf.consume(str(form.get("csrf"))):
+            return self.render("message.html", status=403, title="Refused", message=ALREADY_SENT)
         message = await run_in_threadpool(self._do_token_action, action, token)
         return self.render("message.html", title="Subscription", message=message)
 
