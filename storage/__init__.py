@@ -6,6 +6,7 @@ from .cleantext import clean_line, clean_value, strip_controls
 from .eventjson import event_json
 from .models import Event, Extraction, Fetch, KnownUrl, utcnow
 from .outbox import Outbox
+from .querybound import SearchRefused, SearchTimeout, bounded_search, search_query_problem
 
 __all__ = [
     "Archive",
@@ -17,11 +18,15 @@ __all__ = [
     "Fetch",
     "KnownUrl",
     "Outbox",
+    "SearchRefused",
+    "SearchTimeout",
+    "bounded_search",
     "clean_line",
     "clean_value",
     "disk_hint",
     "event_json",
     "is_disk_error",
+    "search_query_problem",
     "sha256_of",
     "strip_controls",
     "utcnow",

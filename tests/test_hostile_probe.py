@@ -658,3 +658,107 @@ def test_rfc8058_one_click_unsubscribe_needs_no_form_token(tmp_path):
         assert [s.status for s in alerts.subscriptions(archive)] == ["unsubscribed"]
     assert body_text(mail)  # the confirmation itself was readable
     assert re.search(r"/alerts/unsubscribe/", url)
+
+
+# -- 4. search and diff bounded in time and concurrent work: 400/503, never 500 --------------------------------------
+
+ALPHABET_OR = " OR ".join(f"{c}*" for c in "abcdefghijklmnopqrstuvwxyz")
+NEAR_BOMB = "NEAR(a* b* c* d* e* f* g* h*, 100000)"
+
+
+@pytest.fixture
+def web_archive(tmp_path):
+    try:
+        from test_web import build_archive
+    except ImportError:
+        from tests.test_web import build_archive
+    return build_archive(tmp_path / "home")
+
+
+def test_costly_searches_are_refused_with_a_clear_400(web_archive):
+    from starlette.testclient import TestClient
+
+    from tracker.web import create_app
+
+    client = TestClient(create_app(web_archive.home), raise_server_exceptions=False)
+    for query in (ALPHABET_OR, NEAR_BOMB, "x* y* z* w* v* u*", " ".join(["beds"] * 40)):
+        page = client.get("/search", params={"q": query})
+        assert page.status_code == 400 and "narrow the search" in page.text, (query, page.status_code)
+        api = client.get("/api/search", params={"q": query})
+        assert api.status_code == 400 and "at most" in api.json()["error"]
+    assert client.get("/search", params={"q": "beds"}).status_code == 200
+
+
+def test_a_database_error_from_fts5_is_a_400_not_a_500(web_archive):
+    """On a few hundred long texts FTS5's snippet() answers that NEAR query with "database disk image is malformed"
+    (a DatabaseError, not an OperationalError: measured with 300 texts of 3,000 words); the bounded search maps any
+    DatabaseError that is not its own time-out to SearchRefused."""
+    import sqlite3
+
+    from storage import SearchRefused, bounded_search
+
+    with Archive(web_archive.home, readonly=True) as archive:
+        class Malformed:
+            db = archive.db
+
+            def search_filtered(self, query, **filters):
+                raise sqlite3.DatabaseError("database disk image is malformed")
+
+        with pytest.raises(SearchRefused, match="plain words"):
+            bounded_search(Malformed(), "NEAR(acute beds, 10)")
+        assert bounded_search(archive, '"unbalanced') is not None
+
+
+def test_sqlite_work_stops_at_the_time_limit(web_archive):
+    import sqlite3
+
+    from storage import SearchTimeout, bounded_search
+    from storage.querybound import time_limit
+
+    with Archive(web_archive.home, readonly=True) as archive:
+        with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+            with time_limit(archive, 0.05):
+                archive.db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                                   "SELECT COUNT(*) FROM c").fetchone()
+        assert archive.db.execute("SELECT 1").fetchone()[0] == 1  # the handler is gone after the block
+
+        class Slow:  # the archive, with a search as slow as a hostile one on a large archive
+            db = archive.db
+
+            def search_filtered(self, query, **filters):
+                self.db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                                "SELECT COUNT(*) FROM c").fetchone()
+
+        with pytest.raises(SearchTimeout, match="narrow it"):
+            bounded_search(Slow(), "beds", seconds=0.05)
+
+
+def test_a_burst_of_diffs_gets_503_and_the_other_pages_still_answer(web_archive):
+    from starlette.testclient import TestClient
+
+    from tracker.web import create_app
+
+    app = create_app(web_archive.home)
+    client = TestClient(app, raise_server_exceptions=False)
+    web = app.app.state.web
+    release = threading.Event()
+    pool = web.diffs.pool
+    holders = [threading.Thread(target=pool.run, args=(release.wait,), daemon=True) for _ in range(pool.capacity)]
+    for holder in holders:
+        holder.start()
+    try:
+        for _ in range(100):
+            if pool.inflight >= pool.capacity:
+                break
+            threading.Event().wait(0.01)
+        busy = client.get(f"/diff/{web_archive.v1}/{web_archive.v2}")
+        assert busy.status_code == 503 and busy.headers["Retry-After"]
+        assert client.get(f"/api/diff/{web_archive.v1}/{web_archive.v2}").status_code == 503
+        assert client.get("/").status_code == 200
+    finally:
+        release.set()
+        for holder in holders:
+            holder.join(5)
+    assert client.get(f"/diff/{web_archive.v1}/{web_archive.v2}").status_code == 200  # and once the burst is over
+    searches = web.searches
+    assert searches.capacity <= 6 and pool.capacity <= 4  # small pools of their own

@@ -22,6 +22,7 @@ from tracker.web.api import ApiMixin
 from tracker.web.pages import PagesMixin
 from tracker.web.params import TEMPLATES, _IdConvertor, snippet_html
 from tracker.web.security import (
+    BoundedPool,
     Csrf,
     RateLimiter,
     SecurityHeaders,
@@ -31,6 +32,7 @@ from tracker.web.security import (
 from tracker.web.subscribe import SubscribeMixin
 
 register_url_convertor("id", _IdConvertor())
+SEARCH_SECONDS = 5.0  # SQLite time one web search may take
 
 
 # -- the app ------------------------------------------------------------------------------------------------
@@ -50,6 +52,7 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
                                 footprint_name=footprint_name)
         self.env.globals.update(subscriptions=subscriptions, feed=True)
         self.diffs = _DiffCache()
+        self.searches = BoundedPool("search", "with other searches", workers=2, queued=4, wait=SEARCH_SECONDS + 5)
         self.csrf = Csrf(csrf_secret)
         self.limiter = RateLimiter(limit=rate_limit)  # posts per client (see trusted_proxies)
         self.address_limiter = RateLimiter(limit=address_limit, window=24 * 3600.0)  # confirmations per address
@@ -66,6 +69,25 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
         finally:
             archive.close()
 
+    def bounded_search(self, params: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
+        """A search in the search pool, within the query cap and SEARCH_SECONDS of SQLite time: 400 for a query
+        too complex or not searchable, 503 when the time ran out or the pool is full; never a 500."""
+        from storage import SearchRefused, SearchTimeout, bounded_search
+
+        def run() -> list[dict[str, Any]]:
+            with self.archive() as archive:  # opened in the pool's thread, which uses the connection
+                return bounded_search(archive, params["q"], seconds=SEARCH_SECONDS, offset=params["offset"],
+                                      document_kind=params["kind"], footprint=params["footprint"],
+                                      generation=params["generation"], seen_from=params["from"],
+                                      seen_to=params["to"], **options)
+
+        try:
+            return self.searches.run(run)
+        except SearchRefused as exc:
+            raise HTTPException(400, str(exc)) from None
+        except SearchTimeout as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
+
     def render(self, name: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
         return HTMLResponse(self.env.get_template(name).render(**context), status_code=status, headers=headers)
 
@@ -79,9 +101,10 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
     async def error(self, request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         detail = exc.detail if isinstance(exc, HTTPException) else "internal error: see the server's log"
+        headers = getattr(exc, "headers", None) if isinstance(exc, HTTPException) else None  # Retry-After on a 503
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": detail, "status": status}, status_code=status)
-        return self.render("message.html", status=status, title=f"Error {status}", message=detail)
+            return JSONResponse({"error": detail, "status": status}, status_code=status, headers=headers)
+        return self.render("message.html", status=status, title=f"Error {status}", message=detail, headers=headers)
 
     def routes(self) -> list[Route]:
         return [

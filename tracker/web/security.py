@@ -10,6 +10,8 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,29 +50,60 @@ def _download_name(version_id: int, url: str | None, content_type: str) -> str:
         name = (name or "document") + extension
     return f"v{version_id}-{name}"
 
-class _DiffCache:
-    """The last few diffs computed: versions never change, so a diff of two ids never goes stale."""
+class Busy(HTTPException):
+    """503 with Retry-After: the bounded pool for this kind of work is full."""
 
-    def __init__(self, size: int = 8, concurrent: int = 2, wait: float = 30.0):
+    def __init__(self, what: str, retry_after: int = 30):
+        super().__init__(503, f"the server is busy {what}: try again in a minute",
+                         headers={"Retry-After": str(retry_after)})
+
+
+class BoundedPool:
+    """A few threads of its own for one costly kind of work (diffs, searches), and a short queue: a request that
+    finds both full is answered 503 at once instead of holding one of the server's shared threads while it waits.
+    So a burst of diffs or searches costs at most `workers` CPUs and never starves the other pages."""
+
+    def __init__(self, name: str, what: str, workers: int = 2, queued: int = 2, wait: float = 30.0):
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"stp-web-{name}")
+        self.capacity = workers + queued
+        self.what = what
+        self.wait = wait
+        self.inflight = 0
+        self.lock = threading.Lock()
+
+    def run(self, function: Callable[[], Any]) -> Any:
+        with self.lock:
+            if self.inflight >= self.capacity:
+                raise Busy(self.what)
+            self.inflight += 1
+        future = self.executor.submit(function)
+        future.add_done_callback(self._done)
+        try:
+            return future.result(timeout=self.wait)
+        except FutureTimeout:
+            raise Busy(self.what) from None
+
+    def _done(self, _future: Any) -> None:
+        with self.lock:
+            self.inflight -= 1
+
+
+class _DiffCache:
+    """The last few diffs computed: versions never change, so a diff of two ids never goes stale. Diffs are
+    computed in a small pool of their own (a diff of two long plans costs seconds of CPU)."""
+
+    def __init__(self, size: int = 8, concurrent: int = 2, wait: float = 30.0, queued: int = 2):
         self.size = size
         self.items: OrderedDict[tuple[int, int], Any] = OrderedDict()
         self.lock = threading.Lock()
-        # A diff of two long plans costs seconds of CPU: at most `concurrent` at once, so that a burst of
-        # diff requests cannot starve every other page.
-        self.slots = threading.BoundedSemaphore(concurrent)
-        self.wait = wait
+        self.pool = BoundedPool("diff", "comparing other versions", workers=concurrent, queued=queued, wait=wait)
 
     def get(self, key: tuple[int, int], compute: Callable[[], Any]) -> Any:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        if not self.slots.acquire(timeout=self.wait):
-            raise HTTPException(503, "the server is busy comparing other versions: try again in a minute")
-        try:
-            value = compute()
-        finally:
-            self.slots.release()
+        value = self.pool.run(compute)
         with self.lock:
             self.items[key] = value
             while len(self.items) > self.size:
