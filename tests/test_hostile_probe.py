@@ -762,3 +762,20 @@ def test_a_burst_of_diffs_gets_503_and_the_other_pages_still_answer(web_archive)
     assert client.get(f"/diff/{web_archive.v1}/{web_archive.v2}").status_code == 200  # and once the burst is over
     searches = web.searches
     assert searches.capacity <= 6 and pool.capacity <= 4  # small pools of their own
+
+
+def test_every_test_the_security_table_names_here_exists():
+    import re
+
+    import test_security  # noqa: F401 - its docstring is the table
+
+    table = sys.modules["test_security"].__doc__
+    rows = [line for line in table.splitlines() if "(issue 16)" in line]
+    assert len(rows) == 10
+    names = set()
+    for row in rows:
+        cell = row.split("|")[-2]
+        names |= set(re.findall(r"(?:test_hostile_probe\.py)?::(test_\w+)", cell))
+        assert row.count("|") == 4, row  # three cells: no stray pipe
+    missing = sorted(n for n in names if n not in globals())
+    assert names and not missing, missing
