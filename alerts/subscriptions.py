@@ -9,8 +9,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from storage import Archive
-from storage import Outbox
+from storage import ALERT_KINDS, GENERATIONS, Archive, Outbox, unknown_choice
 
 from .channels import AddressError, SendError, channel_class, channel_for
 from .render import describe_filters_safely, event_text_fields, render_confirmation
@@ -127,6 +126,10 @@ def subscribe(archive: Archive, settings: AlertSettings, address: str, *, footpr
     mode = (digest or "immediate").lower()
     if mode not in MODES:
         raise AddressError(f"digest must be daily or weekly, not {digest!r}")
+    for name, values, valid in (("kind", kinds, ALERT_KINDS), ("generation", generations, GENERATIONS)):
+        refused = unknown_choice(name, [" ".join(str(v).split()) for v in values or []], valid)
+        if refused:  # stored as typed, it would never match an event
+            raise AddressError(refused)
     channel = channel_for(address, settings)
     address = channel.normalise(address)
     channel.check(address)

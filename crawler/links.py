@@ -7,7 +7,7 @@ from posixpath import splitext
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from scrapy.linkextractors import IGNORED_EXTENSIONS
-from w3lib.url import canonicalize_url
+from w3lib.url import canonicalize_url, safe_url_string
 
 DOCUMENT_EXTENSIONS = frozenset({".pdf", ".docx", ".doc", ".xlsx", ".xls", ".pptx", ".ppt", ".odt", ".ods", ".rtf"})
 
@@ -35,10 +35,31 @@ _DOWNLOAD_HINT = re.compile(r"/(download|downloads|attachment|attachments|getfil
 _FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?["']?([^"';]+)""", re.I)
 
 
+# A query parameter whose name and value canonicalisation may sort and re-escape without changing what it means.
+_PLAIN_PARAM = re.compile(r"[A-Za-z0-9_.\-\[\]]+=[^&]*")
+
+
 def canonical(url: str) -> str:
-    """The one form of a URL used for requests and archive keys: sorted query, no fragment, escaped, and no
-    session ids or tracking parameters (`without_session_and_tracking`)."""
-    return canonicalize_url(without_session_and_tracking(url), keep_fragments=False)
+    """The archive's key for a URL: sorted query, no fragment, escaped, and no session ids or tracking parameters
+    (`without_session_and_tracking`). Only a key: requests go as linked (`as_linked`). A query holding an opaque
+    token (CMIS's `Document.ashx?czJK…E2A`, names with `%2b`/`%3d`) is kept as written: sorting it, adding `=` to a
+    bare token or re-escaping it would name another document."""
+    url = without_session_and_tracking(url)
+    key = canonicalize_url(url, keep_fragments=False)
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return key
+    if query and not all(_PLAIN_PARAM.fullmatch(part) for part in query.split("&") if part):
+        written = urlsplit(as_linked(url)).query
+        return urlunsplit(urlsplit(key)._replace(query=written))
+    return key
+
+
+def as_linked(url: str) -> str:
+    """The URL to request: as the page linked it (query order, escapes and bare tokens kept), without its
+    fragment, with only characters unsafe in a request line escaped."""
+    return safe_url_string(url.split("#", 1)[0])
 
 
 # Query parameters that name a visitor's session or where a click came from, never which page it is. A site

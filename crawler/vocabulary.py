@@ -128,13 +128,15 @@ def is_health_committee(name: str | None) -> bool:
 
 MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
-_DATE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?[\s,]+(jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)"
-                   r"[a-z]*\.?,?\s+(\d{4})\b", re.I)
+# "15 Jan 2026", "15th January, 2026", and CMIS's "01/Sep/2026" or "1-Sep-2026"
+_DATE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?(?:[\s,]+|[/-])(jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|"
+                   r"dec)(?:[a-z]*\.?,?\s+|[/-])(\d{4})\b", re.I)
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 
 
 def find_date(text: str | None) -> dt.date | None:
-    """The first date written in a committee page's text ("15 Jan 2026", "15th January, 2026", "15/01/2026")."""
+    """The first date written in a committee page's text ("15 Jan 2026", "15th January, 2026", "01/Sep/2026",
+    "15/01/2026")."""
     text = flat(text)[:MAX_TEXT]
     match = _DATE.search(text)
     if match:

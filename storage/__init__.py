@@ -4,11 +4,26 @@ from .archive import Archive, ArchiveError, disk_hint, is_disk_error
 from .blobs import BlobError, BlobStore, sha256_of
 from .cleantext import clean_line, clean_value, strip_controls
 from .eventjson import event_json
-from .models import Event, Extraction, Fetch, KnownUrl, utcnow
+from .models import (
+    ALERT_KINDS,
+    DOCUMENT_KINDS,
+    EVENT_KINDS,
+    GENERATIONS,
+    Event,
+    Extraction,
+    Fetch,
+    KnownUrl,
+    unknown_choice,
+    utcnow,
+)
 from .outbox import Outbox
 from .querybound import SearchRefused, SearchTimeout, bounded_search, search_query_problem
 
 __all__ = [
+    "ALERT_KINDS",
+    "DOCUMENT_KINDS",
+    "EVENT_KINDS",
+    "GENERATIONS",
     "Archive",
     "ArchiveError",
     "BlobError",
@@ -29,5 +44,6 @@ __all__ = [
     "search_query_problem",
     "sha256_of",
     "strip_controls",
+    "unknown_choice",
     "utcnow",
 ]

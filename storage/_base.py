@@ -6,12 +6,16 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from .blobs import BlobStore
 
+if TYPE_CHECKING:  # sqlite-utils costs ~70 ms to import: only an opened Archive needs it (archive.py)
+    import sqlite_utils
+
+
+class ArchiveError(Exception):
+    """The archive cannot be opened, read or written: says which file and why."""
 
 
 def _json(value: Any) -> str:

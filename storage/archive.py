@@ -8,9 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from ._base import _json
+from ._base import ArchiveError, _json
 from .backfill import BackfillMixin
 from .blobs import BlobStore
 from .crawls import CrawlsMixin
@@ -52,10 +50,6 @@ class _ImmediateConnection:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
-
-
-class ArchiveError(Exception):
-    """The archive cannot be opened or written: says which file and why."""
 
 
 def disk_hint(home: Path) -> str:
@@ -114,6 +108,8 @@ class Archive(FootprintsMixin, CrawlsMixin, FetchesMixin, TextsMixin, DocumentsM
             # pending until some later commit.
             conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
         self.blobs = BlobStore(self.home / BLOB_DIR) if not readonly else _ReadOnlyBlobs(self.home / BLOB_DIR)
+        import sqlite_utils  # here, not at module level: `stp-tracker --help` never opens the archive
+
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         if not readonly:
             self.db.conn = _ImmediateConnection(conn)

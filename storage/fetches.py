@@ -14,88 +14,76 @@ from .models import KEPT_HEADERS, Fetch, KnownUrl
 class FetchesMixin(ArchiveBase):
     """The `Archive` methods for this table family; see `storage.archive.Archive`."""
 
-    def record_fetch(self, fetch: Fetch) -> int:
-        """Record one response or failure, storing its body once; return the fetch id."""
-        headers = {k.lower(): v for k, v in fetch.headers.items() if k.lower() in KEPT_HEADERS}
-        blob_sha = None
-        body_size = None
-        if fetch.body is not None and not fetch.not_modified:
-            # The blob is written before its row: a crash in between leaves an unreferenced blob, never a
-            # row pointing at nothing.
-            blob_sha, _ = self.blobs.put(fetch.body)
-            body_size = len(fetch.body)
-        now = fetch.fetched_at
-        with self.db.atomic():
-            known = self._one("SELECT * FROM urls WHERE source = ? AND url = ?", [fetch.source, fetch.url])
-            if fetch.not_modified and known:
-                blob_sha = known["blob_sha256"]
-            if blob_sha is not None and body_size is not None:
-                self.db.execute(
-                    "INSERT OR IGNORE INTO blobs (sha256, size, content_type, first_seen_at) VALUES (?, ?, ?, ?)",
-                    [blob_sha, body_size, _header(headers, "content-type"), now],
-                )
-            length = _header(headers, "content-length")
-            fetch_id = self._insert(
-                "fetches",
-                {
-                    "crawl_id": fetch.crawl_id,
-                    "source": fetch.source,
-                    "url": fetch.url,
-                    "final_url": fetch.final_url or fetch.url,
-                    "fetched_at": now,
-                    "status": fetch.status,
-                    "error": fetch.error,
-                    "content_type": _header(headers, "content-type"),
-                    "content_length": int(length) if length and length.isdigit() else body_size,
-                    "etag": _header(headers, "etag"),
-                    "last_modified": _header(headers, "last-modified"),
-                    "headers": _json(headers),
-                    "blob_sha256": blob_sha,
-                    "body_size": body_size,
-                    "not_modified": int(fetch.not_modified),
-                    "duration_ms": fetch.duration_ms,
-                    "kind": fetch.kind,
-                    "depth": fetch.depth,
-                    "referer": fetch.referer,
-                    "link_text": clean_line(fetch.link_text),
-                    "origin": fetch.origin,
-                },
-            )
-            served = blob_sha is not None and fetch.status is not None and (200 <= fetch.status < 300 or fetch.not_modified)
-            if known is None:
-                self._insert(
-                    "urls",
-                    {
-                        "source": fetch.source,
-                        "url": fetch.url,
-                        "kind": fetch.kind,
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                        "last_fetch_id": fetch_id,
-                        "last_status": fetch.status,
-                        "etag": _header(headers, "etag") if served else None,
-                        "last_modified": _header(headers, "last-modified") if served else None,
-                        "blob_sha256": blob_sha if served else None,
-                    },
-                )
-            elif served and not fetch.not_modified:
-                self.db.execute(
-                    "UPDATE urls SET last_seen_at = ?, last_fetch_id = ?, last_status = ?, etag = ?, "
-                    "last_modified = ?, blob_sha256 = ?, kind = ? WHERE source = ? AND url = ?",
-                    [now, fetch_id, fetch.status, _header(headers, "etag"), _header(headers, "last-modified"),
-                     blob_sha, fetch.kind, fetch.source, fetch.url],
-                )
-            elif fetch.not_modified:
-                self.db.execute(
-                    "UPDATE urls SET last_seen_at = ?, last_fetch_id = ?, last_status = 304 WHERE source = ? AND url = ?",
-                    [now, fetch_id, fetch.source, fetch.url],
-                )
+    def record_fetch(self, fetch: Fetch, blob_sha256: str | None = None) -> int:
+        """Record one response or failure, storing its body once; return the fetch id.
+
+        `blob_sha256`: the caller already stored the body in `self.blobs` (the crawl does it in a worker thread)."""
+        return self.record_fetches([(fetch, blob_sha256)])[0]
+
+    def record_fetches(self, items: list[tuple[Fetch, str | None]]) -> list[int]:
+        """Record several fetches in one transaction (all or none); return their ids in order.
+
+        Each item is a Fetch and, if its body is already in the blob store, its sha256 (else the body is stored
+        here, before the rows: a crash in between leaves an unreferenced blob, never a row pointing at nothing)."""
+        prepared = []
+        for fetch, blob_sha in items:
+            if fetch.body is not None and not fetch.not_modified:
+                if blob_sha is None:
+                    blob_sha, _ = self.blobs.put(fetch.body)
+                prepared.append((fetch, blob_sha, len(fetch.body)))
             else:
-                # A failure or an empty answer: the conditional-request validators of the last good body stay.
-                self.db.execute(
-                    "UPDATE urls SET last_fetch_id = ?, last_status = ? WHERE source = ? AND url = ?",
-                    [fetch_id, fetch.status, fetch.source, fetch.url],
-                )
+                prepared.append((fetch, None, None))
+        with self.db.atomic():
+            return [self._write_fetch(fetch, blob_sha, size) for fetch, blob_sha, size in prepared]
+
+    # The row for `urls` after a fetch, by what the fetch was: a new body (the validators change), a 304 (seen
+    # again), or a failure or empty answer (the conditional-request validators of the last good body stay).
+    _URL_UPSERT = (
+        "INSERT INTO urls (source, url, kind, first_seen_at, last_seen_at, last_fetch_id, last_status, etag, "
+        "last_modified, blob_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, url) DO UPDATE SET "
+    )
+    _URL_SET = {
+        "body": "last_seen_at = excluded.last_seen_at, last_fetch_id = excluded.last_fetch_id, "
+                "last_status = excluded.last_status, etag = excluded.etag, last_modified = excluded.last_modified, "
+                "blob_sha256 = excluded.blob_sha256, kind = excluded.kind",
+        "304": "last_seen_at = excluded.last_seen_at, last_fetch_id = excluded.last_fetch_id, last_status = 304",
+        "other": "last_fetch_id = excluded.last_fetch_id, last_status = excluded.last_status",
+    }
+
+    def _write_fetch(self, fetch: Fetch, blob_sha: str | None, body_size: int | None) -> int:
+        """The rows of one fetch (inside the caller's transaction): 2 or 3 statements."""
+        headers = {k.lower(): v for k, v in fetch.headers.items() if k.lower() in KEPT_HEADERS}
+        now = fetch.fetched_at
+        content_type = _header(headers, "content-type")
+        etag, last_modified = _header(headers, "etag"), _header(headers, "last-modified")
+        if blob_sha is not None:
+            self.db.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, size, content_type, first_seen_at) VALUES (?, ?, ?, ?)",
+                [blob_sha, body_size, content_type, now],
+            )
+        length = _header(headers, "content-length")
+        # A 304 points at the body the URL last served (the urls row, read inside the same INSERT).
+        cursor = self.db.execute(
+            "INSERT INTO fetches (crawl_id, source, url, final_url, fetched_at, status, error, content_type, "
+            "content_length, etag, last_modified, headers, blob_sha256, body_size, not_modified, duration_ms, kind, "
+            "depth, referer, link_text, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "COALESCE(?, CASE WHEN ? THEN (SELECT blob_sha256 FROM urls WHERE source = ? AND url = ?) END), "
+            "?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, blob_sha256",
+            [fetch.crawl_id, fetch.source, fetch.url, fetch.final_url or fetch.url, now, fetch.status, fetch.error,
+             content_type, int(length) if length and length.isdigit() else body_size, etag, last_modified,
+             _json(headers), blob_sha, int(fetch.not_modified), fetch.source, fetch.url, body_size,
+             int(fetch.not_modified), fetch.duration_ms, fetch.kind, fetch.depth, fetch.referer, clean_line(fetch.link_text),
+             fetch.origin],
+        )
+        fetch_id, blob_sha = cursor.fetchall()[0]
+        served = blob_sha is not None and fetch.status is not None and (200 <= fetch.status < 300 or fetch.not_modified)
+        case = "304" if fetch.not_modified else "body" if served else "other"
+        # A URL seen for the first time takes the validators only from a good body (a 304 of an unknown URL has none).
+        self.db.execute(
+            self._URL_UPSERT + self._URL_SET[case],
+            [fetch.source, fetch.url, fetch.kind, now, now, fetch_id, fetch.status,
+             etag if served else None, last_modified if served else None, blob_sha if served else None],
+        )
         return fetch_id
 
     def known_urls(self, source: str, kind: str | None = None) -> list[KnownUrl]:

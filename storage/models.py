@@ -12,6 +12,28 @@ def utcnow() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+# The vocabulary of stored values: one list of each, used by the rules that set them (tracker.meaning), the
+# filters that ask for them (CLI, web, API) and subscriptions (alerts), so a filter can refuse a typo.
+GENERATIONS = ("2016-stp", "2017-partnership", "2019-five-year", "2022-joint-forward-plan",
+               "2025-strategic-commissioning")  # oldest first; a document whose generation is not known has none
+EVENT_KINDS = ("leaked", "published", "revised", "replaced", "withdrawn", "reinstated", "moved", "baseline")
+ALERT_KINDS = ("leaked", "published", "revised", "replaced", "withdrawn", "reinstated")  # the kinds that are sent
+DOCUMENT_KINDS = ("plan", "page", "other")  # a plan, a page watched on its own, anything else found
+
+
+def unknown_choice(name: str, values: str | list[str] | tuple[str, ...] | None,
+                   valid: tuple[str, ...] | list[str]) -> str | None:
+    """None if every value is one of `valid` (case-insensitive), else the message that refuses it and lists them:
+    "unknown generation '2019-fiveyear'; choose from 2016-stp, ..."."""
+    if values is None:
+        return None
+    allowed = {v.lower() for v in valid}
+    for value in [values] if isinstance(values, str) else values:
+        if value and str(value).strip().lower() not in allowed:
+            return f"unknown {name} {str(value)[:60]!r}; choose from {', '.join(valid)}"
+    return None
+
+
 # Response headers worth keeping for every fetch; the rest are noise for our purposes.
 KEPT_HEADERS = (
     "content-type",

@@ -2,7 +2,7 @@
 
 Subscribers' addresses, signing secrets and tokens are not research data: they live in a file of their own, so that
 `archive.db` can be shared or published as it is. Deliveries name events by their id in `archive.db`. An archive
-that still holds the tables (made before they moved) has them moved out by its migration `_m009_subscribers_apart`
+that still holds the tables (made before they moved) has them moved out by its migration `_m010_subscribers_apart`
 (`move_subscribers_out`), on first open; the move is idempotent, so a crash halfway is finished on the next open.
 """
 
@@ -378,9 +378,6 @@ class Outbox:
             )
 
     # -- listing ----------------------------------------------------------------------------------
-
-    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM deliveries WHERE id = ?", [delivery_id])
 
     def deliveries(self, *, status: str | None = None, failed: bool = False, subscription_id: int | None = None,
                    limit: int | None = None) -> list[dict[str, Any]]:

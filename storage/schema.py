@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:  # sqlite-utils costs ~70 ms to import: only an opened Archive needs it (archive.py)
+    import sqlite_utils
 
 from .outbox import move_subscribers_out
 
@@ -337,7 +339,24 @@ def _m007_footprints(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m009_subscribers_apart(db: sqlite_utils.Database) -> None:
+def _m009_backfill_answers(db: sqlite_utils.Database) -> None:
+    # Backfill against the archive's real answers (issue 15): a listing the archive blocks keeps its words and is
+    # not asked again until `backfill --retry-blocked`; CDX rows that are not captures are counted per listing;
+    # a document found through a link on an archived page keeps that page (`via`), and each page capture is
+    # scanned for such links once (`links_listed`). Capture status gains 'skipped' (junk originals).
+    _run(
+        db,
+        """
+        ALTER TABLE backfill_cursors ADD COLUMN blocked TEXT;            -- the archive's words, while blocked
+        ALTER TABLE backfill_cursors ADD COLUMN blocked_at TEXT;
+        ALTER TABLE backfill_cursors ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;  -- rows that were no capture
+        ALTER TABLE backfill_captures ADD COLUMN via TEXT;               -- the archived page that linked to it
+        ALTER TABLE backfill_captures ADD COLUMN links_listed INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
+def _m010_subscribers_apart(db: sqlite_utils.Database) -> None:
     # Subscribers, their secrets and the outbox move to subscribers.db beside the archive (storage/outbox.py), so
     # that archive.db can be shared as it is; the events they reference stay here.
     move_subscribers_out(db)
@@ -364,7 +383,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m006_document_url_index,
     _m007_footprints,
     _m008_structure,
-    _m009_subscribers_apart,
+    _m009_backfill_answers,
+    _m010_subscribers_apart,
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ._base import ArchiveBase
+from ._base import ArchiveBase, ArchiveError
 
 
 def _plain_words(query: str) -> str:
@@ -13,6 +13,15 @@ def _plain_words(query: str) -> str:
     NULs and double quotes are dropped: FTS5 reads a NUL as the end of the query, even inside quotes."""
     return " ".join(f'"{word}"' for word in query.replace("\x00", " ").replace('"', " ").split())
 
+
+# What SQLite says when a MATCH query is not FTS5 syntax ("a OR", an unclosed quote, "word:" read as a column
+# filter, a bare "*"). Only these fall back to plain words; anything else (a locked or damaged archive) is an error.
+_FTS_SYNTAX = ("fts5: syntax error", "unterminated string", "no such column", "unknown special query")
+
+
+def is_query_syntax_error(exc: sqlite3.OperationalError) -> bool:
+    """True if SQLite refused a MATCH query's syntax (not the archive: "database is locked" is no syntax error)."""
+    return getattr(exc, "sqlite_errorname", "SQLITE_ERROR") == "SQLITE_ERROR" and str(exc).startswith(_FTS_SYNTAX)
 
 
 class SearchMixin(ArchiveBase):
@@ -51,18 +60,25 @@ class SearchMixin(ArchiveBase):
             return self._rank_texts_first(q, params["limit"], params["offset"])
 
         try:
-            rows = ranked(query)
-        except sqlite3.OperationalError:
-            query = _plain_words(query)
-            rows = ranked(query) if query else []
-        snippets: dict[int, str] = {}
-        for rowid in {r["text_rowid"] for r in rows}:
-            found = self._one(
-                "SELECT snippet(texts_fts, 0, ?, ?, '…', 16) AS snippet FROM texts_fts "
-                "WHERE texts_fts MATCH ? AND rowid = ?",
-                [marks[0], marks[1], query, rowid],
-            )
-            snippets[rowid] = found["snippet"] if found else ""
+            try:
+                rows = ranked(query)
+            except sqlite3.OperationalError as exc:
+                if not is_query_syntax_error(exc):
+                    raise
+                query = _plain_words(query)
+                rows = ranked(query) if query else []
+            snippets: dict[int, str] = {}
+            for rowid in {r["text_rowid"] for r in rows}:
+                found = self._one(
+                    "SELECT snippet(texts_fts, 0, ?, ?, '…', 16) AS snippet FROM texts_fts "
+                    "WHERE texts_fts MATCH ? AND rowid = ?",
+                    [marks[0], marks[1], query, rowid],
+                )
+                snippets[rowid] = found["snippet"] if found else ""
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            raise ArchiveError(f"cannot search the archive in {self.home}: {exc}"
+                               + ("; another process is writing it: try again in a moment" if busy else "")) from None
         for row in rows:
             row["snippet"] = snippets.get(row.pop("text_rowid"), "")
         return rows

@@ -16,6 +16,8 @@ answers `pending` `spn_pending_polls` times, then `success` with the capture's t
     fake.spn_url                                         # the /save endpoint
     fake.spn_fail_next(429, retry_after="0")             # the next /save answers 429
     fake.spn_job_error("https://example.org/x", "error:service-unavailable", "Sorry")   # that job ends in error
+    fake.spn_same_snapshot("https://example.org/x", minutes=3)   # no job: "The same snapshot had been made ..."
+    fake.spn_capture_as("https://example.org/x", "https://example.org/login")  # the job captures another URL
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class FakeArchive:
         self.spn_auth_seen: list[str] = []  # every Authorization header sent to /save
         self._spn_fail: list[tuple[int, str | None]] = []
         self._spn_job_errors: dict[str, tuple[str, str]] = {}
+        self._spn_same: dict[str, int] = {}
+        self._spn_as: dict[str, str] = {}
 
     # -- content -------------------------------------------------------------------------------
 
@@ -101,6 +105,15 @@ class FakeArchive:
 
     def spn_job_error(self, url: str, status_ext: str, message: str) -> None:
         self._spn_job_errors[url] = (status_ext, message)
+
+    def spn_same_snapshot(self, url: str, minutes: int = 3) -> None:
+        """/save for `url` answers as Save Page Now does for a URL captured a moment ago: no job, a message, and
+        the capture it means is in the archive (made `minutes` ago)."""
+        self._spn_same[url] = minutes
+
+    def spn_capture_as(self, url: str, other: str) -> None:
+        """The job for `url` succeeds with original_url `other` (SPN followed a redirect to another page)."""
+        self._spn_as[url] = other
 
     def requests_to(self, prefix: str) -> list[tuple[str, int]]:
         return [r for r in self.requests if r[0].startswith(prefix)]
@@ -210,6 +223,15 @@ class FakeArchive:
             return refusal
         if not url.startswith(("http://", "https://")):
             return 400, {"Content-Type": "application/json"}, b'{"message": "Invalid URL"}'
+        if url in self._spn_same:
+            minutes = self._spn_same[url]
+            with self._lock:
+                timestamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() - minutes * 60))
+                self.captures.append(FakeCapture("wayback", url, timestamp, b"<p>an earlier snapshot</p>",
+                                                 "text/html"))
+            return 200, {"Content-Type": "application/json"}, json.dumps(
+                {"url": url, "job_id": None, "message": f"The same snapshot had been made {minutes} minutes ago. "
+                                                         f"You can make new capture of this URL after 1 hour."}).encode()
         result: dict = {"status": "error", "status_ext": "error:unknown", "message": "capture failed"}
         if url in self._spn_job_errors:
             status_ext, message = self._spn_job_errors[url]
@@ -223,7 +245,8 @@ class FakeArchive:
                     while any(c.url == url and c.timestamp == timestamp for c in self.captures):
                         timestamp = str(int(timestamp) + 1)
                     self.captures.append(FakeCapture("wayback", url, timestamp, body, mimetype))
-                result = {"status": "success", "timestamp": timestamp, "original_url": url, "duration_sec": 0.1}
+                result = {"status": "success", "timestamp": timestamp, "original_url": self._spn_as.get(url, url),
+                          "duration_sec": 0.1}
             except (urllib.error.URLError, OSError) as exc:
                 result = {"status": "error", "status_ext": "error:service-unavailable", "message": str(exc)}
         job_id = "spn2-" + hashlib.sha1(f"{url} {len(self.spn_jobs)}".encode()).hexdigest()
@@ -263,7 +286,8 @@ class FakeArchive:
             elif field == "mimetype":
                 rows = [c for c in rows if re.fullmatch(pattern, c.mimetype)]
         low, high = one("from"), one("to")
-        rows = [c for c in rows if (not low or c.timestamp[:4] >= low[:4]) and (not high or c.timestamp[:4] <= high[:4])]
+        rows = [c for c in rows if (not low or c.timestamp >= low.ljust(14, "0"))
+                and (not high or c.timestamp <= high.ljust(14, "9"))]
         rows.sort(key=lambda c: (c.urlkey, c.timestamp))
         if one("collapse") == "digest":
             kept: list[FakeCapture] = []

@@ -40,6 +40,26 @@ def test_every_command_has_help_with_an_example(cli):
         assert "Example" in result.output, command
 
 
+@pytest.mark.parametrize("args, wanted", [
+    (["subscribe", "campaign@example.org", "--kind", "revisd"], "choose from leaked, published, revised"),
+    (["subscribe", "campaign@example.org", "--kind", "moved"], "choose from leaked"),  # recorded, never sent
+    (["subscribe", "campaign@example.org", "--generation", "2019-fiveyear"], "2019-five-year"),
+    (["feed", "--kind", "revisd"], "unknown event kind 'revisd'"),
+    (["events", "--kind", "revisd"], "unknown event kind 'revisd'"),
+    (["documents", "--kind", "plans"], "choose from plan, page, other"),
+    (["search", "beds", "--generation", "2019-fiveyear"], "unknown generation '2019-fiveyear'"),
+    (["search", "beds", "--kind", "plans"], "unknown document kind"),
+])
+def test_unknown_kinds_and_generations_are_refused_with_the_valid_ones(cli, args, wanted):
+    result = cli(*args)
+    assert result.exit_code != 0 and wanted in " ".join(result.output.split()), result.output
+    from storage import Archive
+
+    if cli.home.exists():
+        with Archive(cli.home, readonly=True) as archive:
+            assert archive.db.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0
+
+
 def test_subscription_by_name_and_to_a_merged_icb_follows_its_successor(cli):
     from storage import Archive
 

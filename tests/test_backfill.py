@@ -81,7 +81,8 @@ def plan_history(fake: FakeArchive) -> None:
 
 def config_for(fake: FakeArchive, **changes) -> BackfillConfig:
     config = BackfillConfig(cdx_url=fake.cdx_url, wayback_url=fake.wayback_url, ukgwa_url=fake.ukgwa_url,
-                            delay=0.0, backoff=0.05, max_wait=3.0, retries=2)
+                            delay=0.0, cdx_per_minute=0, memento_per_minute=0, backoff=0.05, max_wait=3.0,
+                            retries=2)
     for name, value in changes.items():
         setattr(config, name, value)
     return config

@@ -245,3 +245,34 @@ def test_every_sources_command_has_an_example(home: Path) -> None:
     for command in ("list", "show", "check"):
         help_text = run(home, "sources", command, "--help").stdout
         assert f"Example: stp-tracker sources {command}" in help_text, command
+
+
+def test_sources_list_official_covers_every_icb_of_2022_and_2026(home: Path) -> None:
+    """Target of issue 14: at least one official source of the ICB's own (site, board papers) for each of the 42
+    ICBs of 2022 and the 36 of 2026, not only NHS England's national pages."""
+    from crawler.registry import footprints
+
+    rows = as_json(run(home, "sources", "list", "--official", "--json"))
+    assert rows and all(r["official"] for r in rows)
+    own = [r for r in rows if r["role"] in ("icb", "icb-board", "cluster-board")]
+    covered = {code for r in own for code in r["footprints"]}
+    fps = footprints()
+    icbs22 = {c for c, fp in fps.items() if "icb-2022" in fp.types}
+    icbs26 = {c for c, fp in fps.items() if "icb-2026" in fp.types}
+    assert len(icbs22) == 42 and len(icbs26) == 36
+    assert icbs22 - covered == set() and icbs26 - covered == set()
+    for r in own + [r for r in rows if r["role"] == "trust-board"]:
+        assert set(r["evidence"]) == set(r["start_urls"]), r["name"]  # every URL cites its evidence row
+        assert all(e.startswith(("icb_websites.csv", "nhs-board-papers/")) for e in r["evidence"].values()), r["name"]
+    # every NHS trust with a known board-papers page is an official source of its footprint
+    trusts = [r for r in rows if r["role"] == "trust-board"]
+    assert len(trusts) >= 200
+    sheffield = next(r for r in trusts if r["name"] == "trust-rhq")  # Sheffield Teaching Hospitals
+    assert sheffield["footprint"] == "QF7"
+    # a merged ICB keeps its predecessors' sites as history (for web-archive backfill), not as live scope
+    central = next(r for r in rows if r["name"] == "board-s1y5d")
+    assert "bedfordshirelutonandmiltonkeynes.icb.nhs.uk" in central["history_domains"]
+    devon = [r for r in own if "QJK" in r["footprints"] and r["history_domains"]]
+    assert devon and "devon.icb.nhs.uk" in devon[0]["history_domains"]
+    unofficial = as_json(run(home, "sources", "list", "--unofficial", "--kind", "cmis", "--json"))
+    assert unofficial and not any(r["official"] for r in unofficial)

@@ -260,7 +260,7 @@ def test_crawl_once_reports_progress_and_refuses_a_second_run(web: FixtureWeb, h
     assert out["fetches"] == 2 and len(out["events"]) == 2
     assert {e["url"] for e in out["events"]} == {web.url("/"), web.url("/a.pdf")}
     assert out["events"][-1]["counts"]["fetches"] == 2
-    assert "once per process" in out["second"]
+    assert "cannot restart" in out["second"]
 
 
 def test_run_crawl_without_the_asyncio_reactor_says_what_to_do(home: Path) -> None:
@@ -344,5 +344,5 @@ def test_ctrl_c_stops_the_crawl_and_keeps_what_was_fetched(web: FixtureWeb, home
     assert proc.returncode == 130 and "crawl stopped" in err
     with Archive(home) as archive:
         (row,) = archive.crawls()
-        assert row["status"] == "stopped"
+        assert row["status"] == "abandoned"
         assert {f["url"] for f in archive.fetches()} >= {web.url("/"), web.url("/ok.pdf")}

@@ -343,12 +343,12 @@ def re_token(message) -> str:
 def test_an_old_archive_has_its_subscribers_moved_out_on_first_open(tmp_path):
     import sqlite_utils
 
-    from storage.schema import MIGRATIONS, _m009_subscribers_apart
+    from storage.schema import MIGRATIONS, _m010_subscribers_apart
 
     home = tmp_path / "home"
     home.mkdir()
     db = sqlite_utils.Database(home / "archive.db")
-    before = MIGRATIONS.index(_m009_subscribers_apart)
+    before = MIGRATIONS.index(_m010_subscribers_apart)
     for number, step in enumerate(MIGRATIONS[:before], start=1):
         with db.atomic():
             step(db)

@@ -302,3 +302,18 @@ def test_site_spider_follows_only_pages_under_path_prefixes(web: FixtureWeb, hom
     summary = crawl(home, [bad])
     assert not summary["sources"]["bad"]["ok"]
     assert "options.path_prefixes: must be a list of URL paths starting with '/'" in summary["sources"]["bad"]["error"]
+
+
+def test_feed_entries_are_read_with_lxml_alone() -> None:
+    # The spider reads the feed without feedparser (a test-only package): RSS 2.0, Atom, and no feed at all.
+    from crawler.spiders.moderngov import feed_entries
+
+    rss = (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>Cabinet - 1 May 2026</title>'
+           b'<link>https://mg.example/ieListDocuments.aspx?MId=1</link></item><item><title>no link</title></item>'
+           b'</channel></rss>')
+    assert feed_entries(rss) == [("https://mg.example/ieListDocuments.aspx?MId=1", "Cabinet - 1 May 2026")]
+    atom = (b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>JFP &amp; refresh</title>'
+            b'<link rel="alternate" href="https://mg.example/documents/s1/JFP.pdf"/></entry></feed>')
+    assert feed_entries(atom) == [("https://mg.example/documents/s1/JFP.pdf", "JFP & refresh")]
+    assert feed_entries(b"<html><body>Service unavailable</body></html>") is None
+    assert feed_entries(b"") is None

@@ -118,7 +118,7 @@ def test_the_daemon_asks_for_finds_it_has_not_asked_for_yet(web, home, fake, sit
 
 
 def test_refusals_are_retried_and_a_failed_capture_ends_with_the_archives_words(web, home, fake, site) -> None:
-    configure(home, fake, max_attempts=2)
+    configure(home, fake, max_attempts=3)
     run(home, "crawl", "--sources", str(site))
     web.set("/", '<h1>Our plans</h1><a href="/plans/alpha.pdf">Alpha</a> <a href="/plans/beta.pdf">Beta</a>'
                  ' <a href="/plans/gamma.pdf">Gamma</a>')
@@ -135,7 +135,8 @@ def test_refusals_are_retried_and_a_failed_capture_ends_with_the_archives_words(
 
     rows = {r["url"].rsplit("/", 1)[-1]: r for r in json.loads(run(home, "preserve", "--wait", "30", "--json").stdout)}
     assert rows["beta.pdf"]["status"] == "captured"
-    assert rows["gamma.pdf"]["status"] == "failed" and rows["gamma.pdf"]["attempts"] == 2
+    # error:blocked-url is permanent: failed at once, not retried to max_attempts (the 429 may have been its).
+    assert rows["gamma.pdf"]["status"] == "failed" and rows["gamma.pdf"]["attempts"] in (1, 2)
     assert "error:blocked-url" in rows["gamma.pdf"]["error"]
     assert "block list" in rows["gamma.pdf"]["error"]
 
@@ -183,12 +184,61 @@ def test_settings_are_checked_before_anything_is_asked(home, fake, site) -> None
     (home / "config.toml").write_text("[preserve]\nkinds = [\"withdrawn\"]\n")
     assert "not events with a new version" in run(home, "preserve", code=2).stderr
     (home / "config.toml").write_text("[preserve]\nenabled = \"yes\"\n")
-    assert "[preserve] enabled: expected bool" in run(home, "preserve", code=2).stderr
+    assert "[preserve] enabled: expected true or false" in run(home, "preserve", code=2).stderr
     (home / "config.toml").write_text("[preserve]\nper_round = \"SK-4471\"\n")
     wrong = run(home, "preserve", code=2).stderr
-    assert "[preserve] per_round: expected int" in wrong and "SK-4471" not in wrong  # a value may be a secret
+    assert "[preserve] per_round: expected a whole number" in wrong and "SK-4471" not in wrong  # a value may be a secret
     (home / "config.toml").write_text("")
     assert "Save Page Now is off" in run(home, "preserve", code=2).stderr
     env = PreserveConfig.load(home, environ={"STP_TRACKER_SPN_ACCESS_KEY": "AK-7731", "STP_TRACKER_SPN_SECRET": "SK-9902"})
     assert (env.access_key, env.secret, env.enabled) == ("AK-7731", "SK-9902", False)
     assert "AK-7731" not in repr(env) and "SK-9902" not in repr(env)  # a logged config shows no keys
+
+
+def _find(archive: Archive, url: str, title: str) -> int:
+    """A new find at `url`: a document, its version (through the archive's writers) and a live `published`."""
+    document = archive.create_document(title=title, kind="plan", footprint="QF7", generation="stp-2016",
+                                       draft=False, seen_at="2026-01-01T00:00:00+00:00", source="ics")
+    crawl = archive.start_crawl(["ics"])
+    fetch = archive.record_fetch(Fetch(url=url, source="ics", crawl_id=crawl, status=200, body=plan(title, 1),
+                                       headers={"Content-Type": PDF}, kind="document"))
+    sha = archive.fetch(fetch)["blob_sha256"]
+    text = archive.record_extraction(sha, Extraction(status="ok", extractor="test", extractor_version="1",
+                                                     text=f"{title} reduces acute beds."))
+    version, _ = archive.add_version(document, text_sha256=text, blob_sha256=sha, fetch_id=fetch, crawl_id=crawl,
+                                     seen_at="2026-01-01T00:00:00+00:00")
+    archive.record_event(Event(kind="published", summary=title, document_id=document, version_after=version, url=url))
+    return version
+
+
+def test_save_page_now_as_it_really_answers(web, home, fake) -> None:
+    """Issue 15, case 9: "The same snapshot had been made 3 minutes ago" (no job) is that snapshot; permanent
+    status_ext errors are final at once; a capture of another URL than the one asked for is never cited."""
+    web.set("/plans/other.pdf", plan("Other", 2), PDF)
+    same, other = web.url("/plans/same.pdf"), web.url("/plans/other.pdf")
+    unresolvable, blocked = "https://ccg.invalid/stp.pdf", web.url("/plans/blocked.pdf")
+    fake.spn_same_snapshot(same, minutes=3)
+    fake.spn_capture_as(other, web.url("/login?next=/plans/other.pdf"))
+    fake.spn_job_error(unresolvable, "error:invalid-host-resolution", "Couldn't resolve host for ccg.invalid.")
+    fake.spn_job_error(blocked, "error:blocked-url", "This URL is in the Save Page Now service block list.")
+    config = PreserveConfig(enabled=True, spn_url=fake.spn_url, wayback_url=fake.wayback_url, cdx_url=fake.cdx_url,
+                            access_key=ACCESS, secret=SECRET, delay=0.0, poll_every=0.0, retry_after=0.0,
+                            max_attempts=6)
+    with Archive(home) as archive:
+        for index, url in enumerate([same, other, unresolvable, blocked]):
+            _find(archive, url, f"Plan {index}")
+        for _ in range(6):
+            preserve_round(archive, config)
+            if not archive.preservations(status="requested") + archive.preservations(status="pending"):
+                break
+        rows = {r["url"]: r for r in archive.preservations()}
+    snapshot = next(c for c in fake.captures if c.url == same)
+    assert rows[same]["status"] == "captured" and rows[same]["attempts"] == 0
+    assert rows[same]["capture_url"] == f"{fake.wayback_url}/{snapshot.timestamp}/{same}"
+    for url, words in ((unresolvable, "error:invalid-host-resolution"), (blocked, "error:blocked-url")):
+        assert (rows[url]["status"], rows[url]["attempts"]) == ("failed", 1), rows[url]
+        assert words in rows[url]["error"]
+    assert rows[other]["status"] == "failed" and rows[other]["capture_url"] is None
+    assert "not the URL asked for" in rows[other]["error"] and rows[other]["attempts"] == 1
+    posted = [path for path, _ in fake.requests if path == "/save"]
+    assert len(posted) == 4, "each asked once: nothing permanent is asked again"

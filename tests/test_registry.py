@@ -19,7 +19,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 REGISTRY_CSV = SHARED / "registry"
 BUILD = ROOT / "tools" / "build_registry.py"
 SOURCE_KEYS = {"name", "footprint", "kind", "official", "start_urls", "allowed_domains", "max_depth", "schedule",
-               "options"}
+               "document_hosts", "options"}
 
 
 def shared_or_skip() -> Path:
@@ -272,3 +272,36 @@ def test_build_registry_is_deterministic_and_check_detects_drift(tmp_path: Path)
     missing = subprocess.run([sys.executable, str(BUILD), "--shared", str(tmp_path / "nowhere"), "--check"],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "--shared" in missing.stderr
+
+
+def test_history_domains_are_in_source_options_and_the_registry() -> None:
+    """The contract with web-archive backfill: options["history_domains"], a list of hostnames, never live scope."""
+    from crawler.registry import history_domains
+    from crawler.sources import sources_from_dicts
+
+    sources = {s.name: s for s in sources_from_dicts([d for d in default_sources() if d["kind"] == "site"])}
+    with_history = {n: s for n, s in sources.items() if s.options.get("history_domains")}
+    assert len(with_history) >= 10
+    for source in with_history.values():
+        domains = source.options["history_domains"]
+        assert isinstance(domains, list) and all(isinstance(d, str) and "/" not in d and "." in d for d in domains)
+        assert not any(source.in_scope(f"https://{d}/") for d in domains)  # history: not crawled live
+    assert "devon.icb.nhs.uk" in history_domains("QJK")
+    assert {"bedfordshirelutonandmiltonkeynes.icb.nhs.uk", "cpics.org.uk"} <= set(history_domains("S1Y5D"))
+    assert set(history_domains()) >= set(history_domains("QJK"))
+
+
+def test_board_papers_and_trusts_are_official_sources_scoped_to_their_pages() -> None:
+    sources = {s["name"]: s for s in default_sources()}
+    board = sources["board-qf7"]
+    assert board["official"] and board["footprint"] == "QF7"
+    assert board["options"]["path_prefixes"] == ["/our-information/meetings-and-papers"]
+    assert "syics.co.uk" in board["document_hosts"]  # South Yorkshire's packs are served from there
+    assert set(board["options"]["evidence"]) == set(board["start_urls"])
+    cluster = sources["board-cluster-sw-pen"]
+    assert set(cluster["options"]["footprints"]) == {"QJK", "QT6"} and cluster["footprint"] is None
+    trusts = [s for s in sources.values() if s["options"].get("role") == "trust-board"]
+    assert len(trusts) == 206  # every trust in trust_urls.csv with a board-papers page (K0N6A has none)
+    assert all(s["official"] and s["options"]["footprints"] for s in trusts)
+    ambulance = sources["trust-rx7"]  # North West Ambulance Service: every ICB of its region
+    assert {"QYG", "QOP", "QE1"} <= set(ambulance["options"]["footprints"])

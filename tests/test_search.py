@@ -45,3 +45,41 @@ def test_unfiltered_pages_are_the_filtered_paths_pages(tmp_path: Path) -> None:
         assert len(seen) == len(set(seen)) == expected
         assert archive.search_filtered("beds", limit=500) == archive.search_filtered("beds", limit=500,
                                                                                      seen_from="1900-01-01")
+
+
+def test_only_bad_query_syntax_falls_back_to_plain_words(tmp_path: Path) -> None:
+    with Archive(tmp_path / "home") as archive:
+        crawl = archive.start_crawl(["ics"])
+        _file(archive, crawl, 1, "The A&E department: beds OR wards, 2016-17.")
+        for query in ('"beds', "beds OR", "A&E:", "2016-17", "beds (wards"):
+            rows = archive.search_filtered(query)
+            assert len(rows) == 1, query  # read as plain words, not refused
+        assert archive.search_filtered("NOT") == archive.search_filtered("*") == []  # plain words in no text
+
+
+def test_a_locked_archive_is_an_error_not_a_syntax_fallback(tmp_path: Path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from storage import ArchiveError
+
+    home = tmp_path / "home"
+    with Archive(home) as archive:
+        _file(archive, archive.start_crawl(["ics"]), 1, "beds and wards")
+    # A rollback-journal file (WAL lets readers read beside a writer), so a writer's exclusive lock locks us out.
+    sqlite3.connect(home / "archive.db", isolation_level=None).execute("PRAGMA journal_mode = DELETE").close()
+    reader = Archive(home, readonly=True)
+    reader.db.conn.execute("PRAGMA busy_timeout = 0")
+    writer = sqlite3.connect(home / "archive.db", isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(ArchiveError, match="locked.*try again"):
+            reader.search_filtered("beds")
+        with pytest.raises(ArchiveError, match="locked"):
+            reader.search_filtered("beds", footprint="QF7")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert len(reader.search_filtered("beds")) == 1
+    reader.close()

@@ -226,10 +226,13 @@ def test_hostile_strings_through_the_cli(sql_home: Path) -> None:
         assert result.exception is None or isinstance(result.exception, SystemExit), (shown, repr(result.exception))
         assert result.exit_code in (0, 1, 2) and "Traceback" not in result.output, (shown, result.output[-300:])
     # an injected condition would have listed everything: nothing matches instead
-    for args in (["search", "zzz' OR '1'='1", "--json"], ["events", "--footprint", "x' OR '1'='1", "--json"],
+    result = runner.invoke(cli_app, ["--home", str(sql_home), "search", "zzz' OR '1'='1", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    # a footprint is resolved against the registry first: an injected one is an unknown footprint, refused
+    for args in (["events", "--footprint", "x' OR '1'='1", "--json"],
                  ["documents", "--footprint", "QF7' OR 1=1 --", "--json"]):
         result = runner.invoke(cli_app, ["--home", str(sql_home), *args])
-        assert result.exit_code == 0 and json.loads(result.stdout) == [], args
+        assert result.exit_code == 2 and "unknown footprint" in result.output and not result.stdout.strip(), args
     assert runner.invoke(cli_app, ["--home", str(sql_home), "history", "1 OR 1=1"]).exit_code == 1
     assert _tables_and_counts(sql_home) == (tables, counts)
 
@@ -247,7 +250,8 @@ def test_hostile_strings_through_the_web(sql_home: Path) -> None:
             response = client.get(path, params=params)
             assert response.status_code in (200, 400), (path, params, response.status_code, response.text[-300:])
         assert client.get("/footprints/" + quote(value[:200], safe="")).status_code in (200, 404), value[:30]
-    assert client.get("/api/events", params={"footprint": "x' OR '1'='1", "all": "1"}).json() == []
+    refused = client.get("/api/events", params={"footprint": "x' OR '1'='1", "all": "1"})
+    assert refused.status_code == 400 and "unknown footprint" in refused.text  # resolved first, never queried
     assert client.get("/api/search", params={"q": "zzz' OR '1'='1"}).json() == []
     assert _tables_and_counts(sql_home) == (tables, counts)
 

@@ -33,7 +33,7 @@ CSV_FILES = (
     "nhs-board-papers/icb_urls.csv",
     "nhs-board-papers/trust_urls.csv",
 )
-HAND_FILES = ("publishers.toml", "council_areas.toml", "boundaries.toml")
+HAND_FILES = ("publishers.toml", "council_areas.toml", "boundaries.toml", "domains.toml")
 SYNTHETIC_PREFIX = "STP-"  # key of a pre-2018 northern STP with no known ODS code: "STP-" + its 2017 ONS code
 ONS_CODE = re.compile(r"E54\d{6}")
 COMMITTEE_PLATFORMS = ("ModernGov", "CMIS")
@@ -41,6 +41,7 @@ COMMITTEE_PLATFORMS = ("ModernGov", "CMIS")
 MODERNGOV_URL_HINT = re.compile(r"/mg[A-Z]\w*\.aspx|/moderngov\b", re.IGNORECASE)
 # CMIS base URLs in the CSV point at a councillors page; the site root is the path before it.
 CMIS_PEOPLE_SEGMENT = re.compile(r"councillor|members", re.IGNORECASE)
+OWN_SITE_ROLES = ("icb", "partnership", "icb-board", "cluster-board")  # an ICB's own publishing (not NHSE's)
 ROLE_TITLES = {"icb": "ICB website", "partnership": "STP/ICS partnership website",
                "consultation": "NHS consultation website", "icb-2026-merged": "merged ICB website (2026)"}
 # Single words that are LTLA names but also ordinary words or common place names elsewhere: never used as
@@ -95,7 +96,7 @@ def host_of(url: str) -> str:
 
 # --------------------------------------------------------------------------- footprints
 
-def build_footprints(shared: Path, publishers: dict, boundaries: dict) -> tuple[dict, dict]:
+def build_footprints(shared: Path, publishers: dict, boundaries: dict, domains: dict) -> tuple[dict, dict]:
     stp44 = read_csv(shared, "stp44_to_icb42.csv")
     icb22 = read_csv(shared, "icb22_codes.csv")
     sicbl = read_csv(shared, "sicbl22_to_icb22.csv")
@@ -209,6 +210,11 @@ def build_footprints(shared: Path, publishers: dict, boundaries: dict) -> tuple[
         fps[code]["brand_names"] = [{"name": name, "confidence": conf} for name, conf in entries]
 
     pubs = build_publishers(publishers, fps)
+    nhs = build_nhs_publishers(shared, fps, domains)
+    clash = sorted(set(pubs) & set(nhs))
+    if clash:
+        raise BuildError(f"publishers.toml lists {clash[0]} that the CSVs already give: drop it from publishers.toml")
+    pubs.update(nhs)
     for code, fp in fps.items():
         brand_keys = {name_key(b["name"]) for b in fp["brand_names"]}
         seen: set[str] = {name_key(fp["name"])}
@@ -225,9 +231,16 @@ def build_footprints(shared: Path, publishers: dict, boundaries: dict) -> tuple[
         fp["predecessors"].sort(key=lambda p: (p["when"], p["from"]))
         fp["successors"].sort(key=lambda s: (s["when"], s["to"]))
         fp["official_publishers"] = sorted(n for n, p in pubs.items() if code in p["footprints"])
-        if not any(pubs[n]["role"] in ("icb", "partnership") for n in fp["official_publishers"]):
-            fp["site_gap"] = ("no ICB or partnership website recorded in DOMAIN.md: only NHS England pages are "
-                              "crawled by default; add the site in a user sources file")
+        fp["history_domains"] = sorted({d for n in fp["official_publishers"] if pubs[n]["role"] in OWN_SITE_ROLES
+                                        for d in pubs[n].get("history_domains", [])})
+        if not any(pubs[n]["role"] in OWN_SITE_ROLES for n in fp["official_publishers"]):
+            now = ", ".join(fp["successors"] and sorted({s["to"] for s in fp["successors"]}) or [])
+            fp["site_gap"] = (
+                f"No website of its own is known for {fp['name']}"
+                + (f" (its area passed to {now})" if now else "")
+                + ": only NHS England's pages are watched for it. If you know where its plans or board papers are "
+                f"published, add a [[source]] with footprint = \"{code}\" and official = true to sources.toml in the "
+                "data home (see `stp-tracker sources list --footprint " + code + "`).")
     return fps, pubs
 
 
@@ -316,6 +329,197 @@ def add_icbs_2026(shared: Path, fps: dict, blank, boundaries: dict) -> list[dict
             links.append({"from": pred, "to": code, "when": MERGER_WHEN, "part": part, "lsoa": None,
                           "confidence": "V", "evidence": f"nhs-board-papers/icb_urls.csv {code} predecessor_codes"})
     return links
+
+
+# --------------------------------------------------------------------------- ICB and trust publishers
+
+def url_prefix(url: str) -> str:
+    """The path a source's crawl keeps to under a start URL: the URL's path ('/about/board-meetings/'), or its
+    folder when it names a file ('/about/board.aspx' -> '/about/'); '' for a site root."""
+    path = urlsplit(url).path or "/"
+    if re.search(r"/[^/]+\.[a-z]{2,5}$", path, re.I):
+        path = path.rsplit("/", 1)[0] + "/"
+    return "" if path == "/" else path
+
+
+def scope_domain(host: str) -> str:
+    return host[4:] if host.startswith("www.") else host
+
+
+def _publisher(name: str, title: str, role: str, codes: list[str], urls: dict[str, str], *, depth: int,
+               prefixes: bool, footprint: str | None = None, confidence: str = "V", note: str | None = None,
+               history: list[str] = (), paper_hosts: list[str] = ()) -> dict:
+    """An official site publisher: start URLs with the evidence row each comes from (urls: url -> evidence)."""
+    start = list(urls)
+    domains = sorted({scope_domain(host_of(u)) for u in start})
+    paths = sorted({url_prefix(u) for u in start}) if prefixes else []
+    if "" in paths:
+        paths = []  # a site root among the start URLs: the depth bounds the crawl, not a path
+    return {
+        "name": name, "title": title, "role": role, "kind": "site", "official": True, "start_urls": start,
+        "allowed_domains": domains, "path_prefixes": paths, "footprints": list(dict.fromkeys(codes)),
+        "footprint": footprint, "confidence": confidence, "note": note, "max_depth": depth,
+        "evidence": dict(urls), "history_domains": sorted({scope_domain(h) for h in history if h} - set(domains)),
+        "document_hosts": sorted({scope_domain(h) for h in paper_hosts} - set(domains)),
+    }
+
+
+def _trust_footprints(ics: str, region: str, fps: dict, index: dict[str, str]) -> list[str]:
+    """An ICS name as written in trust_urls.csv ('Frimley', 'Norfolk and Waveney; Cambridgeshire and ...') -> codes;
+    a regional trust (ambulance, '-') -> every 2022 and 2026 ICB of its region."""
+    if ics in ("", "-"):
+        return sorted(c for c, fp in fps.items() if fp["region"] == region and
+                      ("icb-2022" in fp["types"] or "icb-2026" in fp["types"]))
+    codes = []
+    for part in split_list(ics):
+        code = index.get(name_key(part))
+        if code is None:
+            raise BuildError(f"trust_urls.csv names ICS {part!r} that matches no footprint name")
+        codes.append(code)
+    return codes
+
+
+def _current(code: str, fps: dict) -> list[str]:
+    """The 2026 ICBs that took over `code` (itself when it carried on)."""
+    out, todo, seen = [], [code], set()
+    while todo:
+        c = todo.pop(0)
+        if c in seen:
+            continue
+        seen.add(c)
+        if "icb-2026" in fps[c]["types"]:
+            out.append(c)
+        else:
+            todo.extend(s["to"] for s in fps[c]["successors"])
+    return out
+
+
+def build_nhs_publishers(shared: Path, fps: dict, domains: dict) -> dict[str, dict]:
+    """Official sources from the CSVs: each ICB's website(s) and plans pages, its board-papers page(s), cluster
+    boards, and every NHS trust's board-papers page; each URL with the row it comes from (`evidence`)."""
+    sites22 = {r["ods_code"]: r for r in read_csv(shared, "icb_websites.csv")}
+    icbs26 = {r["ods_code"]: r for r in read_csv(shared, "nhs-board-papers/icb_urls.csv")}
+    trusts = read_csv(shared, "nhs-board-papers/trust_urls.csv")
+    if len(sites22) != 42:
+        raise BuildError(f"expected 42 ICB rows in icb_websites.csv, got {len(sites22)}")
+    for code in [*sites22, *icbs26]:
+        if code not in fps:
+            raise BuildError(f"ICB {code} of the website CSVs is not a footprint: check icb22_codes.csv")
+    history = {code: list(v["domains"]) for code, v in domains.get("history", {}).items()}
+    paper_hosts = {code: list(v["hosts"]) for code, v in domains.get("paper_hosts", {}).items()}
+    for table in (history, paper_hosts):
+        for code in table:
+            if code not in fps:
+                raise BuildError(f"domains.toml names unknown footprint {code!r}")
+    # A merged ICB's predecessors' sites are its history (they still host the old packs).
+    for code, row in icbs26.items():
+        for pred in split_list(row["predecessor_codes"]):
+            pred_site = sites22.get(pred, {}).get("website")
+            if pred_site:
+                history.setdefault(code, []).append(host_of(pred_site))
+            history.setdefault(code, []).extend(history.get(pred, []))
+
+    def hosts_of(code: str) -> list[str]:
+        urls = [sites22.get(code, {}).get(k, "") for k in ("website", "plans_page", "board_papers_page")]
+        urls += [icbs26.get(code, {}).get(k, "") for k in ("url", "url_root")]
+        return [host_of(u) for u in urls if u] + paper_hosts.get(code, [])
+
+    def short(code: str) -> str:
+        return fps[code]["short_name"]
+
+    out: dict[str, dict] = {}
+    site_urls: dict[str, dict[str, str]] = defaultdict(dict)  # host -> url -> evidence
+    site_codes: dict[str, list[str]] = defaultdict(list)
+    for code, row in sorted(sites22.items()):
+        cite = f"icb_websites.csv {code}: {row['evidence']}"
+        for key in ("website", "plans_page"):
+            url = row[key]
+            if url:
+                site_urls[scope_domain(host_of(url))].setdefault(url, cite)
+                site_codes[scope_domain(host_of(url))].append(code)
+    for code, row in sorted(icbs26.items()):
+        if row["url_root"] and "icb-2022" not in fps[code]["types"]:  # the new ICBs' sites; others are above
+            host = scope_domain(host_of(row["url_root"]))
+            site_urls[host].setdefault(row["url_root"], f"nhs-board-papers/icb_urls.csv {code}: url_root "
+                                                        f"({row['validation_status'] or 'not validated'})")
+            site_codes[host].append(code)
+    for host, urls in sorted(site_urls.items()):
+        codes = list(dict.fromkeys(site_codes[host]))
+        root = [u for u in urls if not url_prefix(u)]
+        plans = [u for u in urls if url_prefix(u)]
+        # The site root, and the plans pages (crawled two links deep inside their paths); a root alone is read one
+        # link deep, with every document it links.
+        ordered = {u: urls[u] for u in root + plans}
+        if not root:
+            ordered = {f"https://{host}/": next(iter(urls.values())), **ordered}
+        out["site-" + host] = _publisher(
+            "site-" + host, f"{short(codes[0])}: ICB website ({host})", "icb", codes, ordered,
+            depth=2 if plans else 1, prefixes=bool(plans), footprint=codes[0] if len(codes) == 1 else None,
+            history=[d for c in codes for d in history.get(c, [])],
+            paper_hosts=[h for c in codes for h in hosts_of(c)])
+
+    board_urls: dict[str, dict[str, str]] = defaultdict(dict)  # code -> url -> evidence
+    cluster_urls: dict[str, dict[str, str]] = defaultdict(dict)
+    cluster_codes: dict[str, list[str]] = defaultdict(list)
+    for code, row in sorted(sites22.items()):
+        if row["board_papers_page"]:
+            confidence = " (unvalidated)" if "unvalidated" in row["evidence"] else ""
+            board_urls[code][row["board_papers_page"]] = f"icb_websites.csv {code} board_papers_page{confidence}: " \
+                                                        f"{row['evidence']}"
+    for code, row in sorted(icbs26.items()):
+        status = f"{row['validation_status'] or 'not validated'}" + (f" {row['last_validated']}"
+                                                                      if row["last_validated"] else "")
+        if row["url"]:
+            board_urls[code].setdefault(row["url"], f"nhs-board-papers/icb_urls.csv {code} url ({status})")
+        if row["cluster_meeting_url"]:
+            cluster_urls[row["cluster_id"]].setdefault(
+                row["cluster_meeting_url"], f"nhs-board-papers/icb_urls.csv {code} cluster_meeting_url ({status})")
+        if row["cluster_id"]:
+            cluster_codes[row["cluster_id"]].append(code)
+    cluster_pages = {u for urls in cluster_urls.values() for u in urls}
+    for code, urls in sorted(board_urls.items()):
+        urls = {u: e for u, e in urls.items() if u not in cluster_pages}
+        if not urls:
+            continue
+        row26 = icbs26.get(code, {})
+        playwright = row26.get("needs_playwright") == "True"
+        note = "its papers are listed by JavaScript: a plain crawl may find few of them" if playwright else None
+        out["board-" + code.lower()] = _publisher(
+            "board-" + code.lower(), f"{short(code)}: ICB board papers", "icb-board", [code], urls, depth=2,
+            prefixes=True, footprint=code, confidence="U" if all("unvalidated" in e for e in urls.values()) else "V",
+            note=note, history=history.get(code, []), paper_hosts=hosts_of(code))
+    for cluster, urls in sorted(cluster_urls.items()):
+        codes = sorted(set(cluster_codes[cluster]))
+        out["board-cluster-" + cluster.lower()] = _publisher(
+            "board-cluster-" + cluster.lower(), f"{cluster} cluster: joint ICB board papers ("
+            + ", ".join(short(c) for c in codes) + ")", "cluster-board", codes, urls, depth=2, prefixes=True,
+            paper_hosts=[h for c in codes for h in hosts_of(c)])
+
+    index: dict[str, str] = {}
+    for code, fp in fps.items():
+        if "icb-2022" in fp["types"] or "icb-2026" in fp["types"]:
+            for text in [fp["short_name"], *fp["aliases"], *(n["name"] for n in fp["names"])]:
+                index.setdefault(name_key(text), code)
+    for row in trusts:
+        if not row["url"]:
+            continue  # K0N6A "The Online NHS Trust": no board page known
+        codes = _trust_footprints(row["ics"], row["region"], fps, index)
+        now = [c for code in codes for c in _current(code, fps)]
+        all_codes = list(dict.fromkeys(codes + now))
+        primary = now[0] if len(set(now)) == 1 and len(codes) == 1 else (codes[0] if len(codes) == 1 else None)
+        status = f"{row['validation_status'] or 'not validated'}" + (f" {row['last_validated']}"
+                                                                      if row["last_validated"] else "")
+        name = "trust-" + row["ods_code"].lower()
+        if name in out:
+            raise BuildError(f"trust_urls.csv lists {row['ods_code']} twice")
+        note = "its papers are listed by JavaScript: a plain crawl may find few of them" \
+            if row["needs_playwright"] == "True" else None
+        out[name] = _publisher(
+            name, f"{row['name']}: board papers", "trust-board", all_codes,
+            {row["url"]: f"nhs-board-papers/trust_urls.csv {row['ods_code']} url ({status}; ICS "
+                         f"{row['ics'] or 'none'})"}, depth=2, prefixes=True, footprint=primary,
+            confidence="V" if row["validation_status"] == "papers_found" else "K", note=note)
+    return out
 
 
 # --------------------------------------------------------------------------- councils
@@ -463,7 +667,7 @@ def build(shared: Path) -> dict[str, str]:
     publishers = read_toml("publishers.toml")
     areas = read_toml("council_areas.toml")
     boundaries = read_toml("boundaries.toml")
-    fps, pubs = build_footprints(shared, publishers, boundaries)
+    fps, pubs = build_footprints(shared, publishers, boundaries, read_toml("domains.toml"))
     councils = build_councils(shared, areas, fps)
     for slug, council in councils.items():
         for code in council["footprints"] + [e["footprint"] for e in council["stp2016"]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 __all__ = [
     "Council", "Footprint", "UnknownFootprint", "councils", "current_footprints", "default_sources",
-    "find_footprint", "footprints", "name_key", "places", "publishers", "resolve_footprint", "search_footprints",
+    "find_footprint", "footprints", "history_domains", "name_key", "places", "publishers", "resolve_footprint", "search_footprints",
     "suggest_footprints", "DEFAULT_SCHEDULES", "DEFAULT_MAX_DEPTH", "FOOTPRINT_TYPES",
 ]
 
@@ -55,6 +55,7 @@ class Footprint:
     councils: tuple[str, ...] = ()  # Council ids (2022 area, plus 2016 membership where it differed)
     notes: tuple[str, ...] = ()
     cluster: str | None = None  # 2026 cluster of ICBs with a joint board ("DLN", "SW-PEN"), if any
+    history_domains: tuple[str, ...] = ()  # its publishers' old domains (web-archive history, not crawled live)
 
     def __hash__(self) -> int:  # records hold dicts: hash by the stable key
         return hash(self.code)
@@ -141,6 +142,7 @@ _FP_FIELDS = set(Footprint.__dataclass_fields__)
 _COUNCIL_FIELDS = set(Council.__dataclass_fields__)
 _LIST_FIELDS = ("types", "names", "ons_codes", "ons_history", "aliases", "brand_names", "predecessors",
                 "successors", "boundary_notes", "sub_icb_locations", "official_publishers", "councils", "notes",
+                "history_domains",
                 "footprints", "ltla22_codes", "stp2016")
 
 
@@ -343,12 +345,22 @@ def current_footprints(code: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- default sources
 
 def _source(name: str, footprint: str | None, kind: str, official: bool, start_urls: list[str],
-            allowed_domains: list[str], max_depth: int, options: dict[str, Any]) -> dict[str, Any]:
+            allowed_domains: list[str], max_depth: int, options: dict[str, Any],
+            document_hosts: list[str] = ()) -> dict[str, Any]:
     return {
         "name": name, "footprint": footprint, "kind": kind, "official": official,
         "start_urls": list(start_urls), "allowed_domains": list(allowed_domains), "max_depth": max_depth,
-        "schedule": DEFAULT_SCHEDULES[kind], "options": options,
+        "schedule": DEFAULT_SCHEDULES[kind], "document_hosts": list(document_hosts), "options": options,
     }
+
+
+def history_domains(code: str | None = None) -> tuple[str, ...]:
+    """Old domains of a footprint's own publishers (of every footprint when code is None): where web archives
+    hold its history. Each source also lists its own in options["history_domains"]."""
+    if code is None:
+        return tuple(sorted({d for fp in footprints().values() for d in fp.history_domains}))
+    fp = footprints().get(code.upper()) if isinstance(code, str) else None
+    return fp.history_domains if fp else ()
 
 
 def _host_path(url: str) -> str:
@@ -373,9 +385,13 @@ def default_sources(*, include_abolished: bool = False) -> list[dict[str, Any]]:
             options["path_prefixes"] = list(pub["path_prefixes"])
         if pub.get("note"):
             options["note"] = pub["note"]
-        depth = DEFAULT_MAX_DEPTH["national" if role in ("national", "region") else "site"]
-        out.append(_source(name, fps[0] if len(fps) == 1 else None, "site", True, pub["start_urls"],
-                           pub["allowed_domains"], depth, options))
+        for key in ("evidence", "history_domains"):  # evidence: start URL -> the registry row it comes from
+            if pub.get(key):
+                options[key] = copy.deepcopy(pub[key])
+        depth = pub.get("max_depth") or DEFAULT_MAX_DEPTH["national" if role in ("national", "region") else "site"]
+        footprint = pub.get("footprint") or (fps[0] if len(fps) == 1 else None)
+        out.append(_source(name, footprint, "site", True, pub["start_urls"], pub["allowed_domains"], depth, options,
+                           pub.get("document_hosts") or ()))
 
     groups: dict[str, list[Council]] = {}
     for council in _councils():

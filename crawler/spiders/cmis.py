@@ -6,11 +6,12 @@ import datetime as dt
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from scrapy.http import Request, TextResponse
 
 from ..links import looks_like_document
-from ..vocabulary import find_date, flat
+from ..vocabulary import find_date, flat, is_health_committee
 from .base import META, register_spider
 from .moderngov import MAX_TITLE, CommitteeSpider, _row_text, _text, page_name, query
 
@@ -22,7 +23,13 @@ _MODULE_PREFIX = re.compile(r"^(?P<prefix>.*/tabid/\d+)/ctl/\w+/(?P<mid>mid/\d+)
 _CALENDAR_DAY = re.compile(r"^\w+day,?\s+(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)(?:,?\s+(\d{4}))?$")
 _TIME = re.compile(r"^\d{1,2}[:.]\d{2}\s*(?:am|pm)?\s*(?:-\s*)?", re.I)
 _MORE_MEETINGS = re.compile(r"\b(?:previous|past|earlier|all)\s+meetings\b|^meetings$", re.I)
+# A DNN module's postback controls: name="dnn$ctr397$MeetingCalendarPublic$btnButtonListView" (the suffix varies by
+# install: MeetingCalendarPublicList at Nottinghamshire, as LGSF notes).
+_MODULE_ID = re.compile(r"dnn\$ctr(\d+)\$MeetingCalendarPublic\w*\$", re.I)
+_GENERIC_HEADINGS = {"meeting details", "meeting", "meetings", "agenda", "documents"}
 MAX_MONTHS = 36  # calendar months walked when no committee list is found
+NO_MEETINGS = ("no meetings found: the committee system's pages answered but led to no meeting (no committee "
+               "list, meeting link, calendar or list view): check the start URL in `stp-tracker sources show`")
 
 
 def _meeting_id(url: str) -> str | None:
@@ -94,6 +101,15 @@ class CmisSpider(CommitteeSpider):
         self.calendar_prefix: str | None = None
         self.calendar_walked = False
         self.lists_pending: set[str] = set()  # committee list pages requested and not yet answered
+        self.list_views: set[str] = set()  # module ids whose meeting list view was requested
+
+    def closed(self, reason: str) -> None:
+        super().closed(reason)
+        stats = getattr(self, "source_stats", None)
+        found_a_way = self.meeting_ids or self.calendar_walked or self.list_views or self.found_committees
+        if not found_a_way and stats is not None and reason == "finished":
+            # Answers came, but none led to a meeting: say so rather than report the source as fine.
+            stats.problem = NO_MEETINGS
 
     async def start(self) -> AsyncIterator[Request]:
         self.known = {k.url: k for k in self.archive.known_urls(self.source.name)}
@@ -105,27 +121,74 @@ class CmisSpider(CommitteeSpider):
                 yield request
 
     def after(self, info: dict[str, Any]) -> Iterator[Request]:
-        # No committee list found (none linked, or it failed): walk the month calendar instead.
-        if info.get("role") == "committees":
+        # No committee list found (none linked, or it failed): walk the month calendar instead. A list view shows
+        # only the meetings ahead, so the calendar is walked after it too.
+        if info.get("role") in ("committees", "listview"):
             self.lists_pending.discard(info["url"])
-        if info.get("role") in ("home", "committees") and not self.found_committees and not self.lists_pending:
+        if info.get("role") in ("home", "committees", "listview") and not self.found_committees \
+                and not self.lists_pending:
             yield from self.calendar_requests()
 
     # -- the home page and the committee list ---------------------------------------------------------
 
     def on_home(self, response: TextResponse, info: dict[str, Any]) -> Iterator[Request | None]:
         yield from self.on_committees(response, info)
+        yield from self.list_view_requests(response, info)
         if self.found_committees:
             return
         for url, text, _ in self.anchors(response):
             self.learn_calendar(url)
             path = url.lower().split("?")[0]
-            if text.strip().lower() in ("committees", "committee list", "committee structure") or \
-                    path.endswith(("/committees.aspx", "/committees/default.aspx")) or "/committees/tabid/" in path:
+            label = text.strip().lower()
+            if label in ("committees", "committee list", "committee structure", "current committees") or \
+                    path.endswith(("/committees.aspx", "/committees/default.aspx", "/currentcommittees.aspx")) \
+                    or "/committees/tabid/" in path:
                 request = self.ask(url, role="committees", depth=info["depth"] + 1, referer=response.url)
                 if request is not None:
                     self.lists_pending.add(request.meta[META]["url"])
                     yield request
+            elif info.get("depth", 0) == 0 and (label in ("meetings", "meetings calendar", "meeting calendar")
+                                                or path.endswith("/meetings.aspx")):
+                # The meetings page often offers only postback buttons: read its module id there (home role).
+                yield self.ask(url, role="home", depth=info["depth"] + 1, referer=response.url)
+
+    def list_view_requests(self, response: TextResponse, info: dict[str, Any]) -> Iterator[Request | None]:
+        """A postback-only meetings page (buttons named dnn$ctr<mid>$MeetingCalendarPublic$...): its meeting list
+        view, requested as LGSF does (Meetings.aspx?ctl=MeetingCalendarListView&mid=<mid>)."""
+        names = " ".join(response.xpath("//input/@name | //select/@name | //a/@href").getall()[:2000])
+        for mid in dict.fromkeys(_MODULE_ID.findall(names)):
+            if mid in self.list_views:
+                continue
+            self.list_views.add(mid)
+            parts = urlsplit(response.url)
+            page = parts.path if parts.path.lower().endswith(".aspx") else urljoin(parts.path, "Meetings.aspx")
+            url = urlunsplit((parts.scheme, parts.netloc, page, f"ctl=MeetingCalendarListView&mid={mid}", ""))
+            request = self.ask(url, role="listview", depth=info["depth"] + 1, referer=response.url)
+            if request is not None:
+                self.lists_pending.add(request.meta[META]["url"])
+                yield request
+
+    # -- the meeting list view (Telerik grid rows: "9 Jul 2026 11:00 - Planning Committee") -------------
+
+    def on_listview(self, response: TextResponse, info: dict[str, Any]) -> Iterator[Request | None]:
+        for url, text, node in self.anchors(response):
+            self.learn_calendar(url)
+            meeting = _meeting_id(url)
+            if not meeting:
+                continue
+            committee = self._listed_committee(text, node.get("title") or "")
+            when = find_date(text) or find_date(node.get("title")) or find_date(_row_text(node))
+            if self.in_window(when) and self.watches(committee):
+                yield self.meeting_request(url, meeting, depth=info["depth"] + 1, referer=response.url,
+                                           committee=committee, when=when)
+
+    @staticmethod
+    def _listed_committee(text: str, title: str) -> str | None:
+        """'9 Jul 2026 11:00 - Planning Committee', or the title 'Click to view: Planning Committee - 9 Jul ...'."""
+        if " - " in text:
+            return text.split(" - ", 1)[1].strip() or None
+        title = re.sub(r"^click to view:?\s*", "", flat(title), flags=re.I)
+        return title.split(" - ")[0].strip() or None if title else (_TIME.sub("", text).strip() or None)
 
     def on_committees(self, response: TextResponse, info: dict[str, Any]) -> Iterator[Request | None]:
         for url, text, _ in self.anchors(response):
@@ -168,15 +231,16 @@ class CmisSpider(CommitteeSpider):
         if self.calendar_walked or self.calendar_prefix is None:
             return
         self.calendar_walked = True
-        month = self.earliest.replace(day=1)
+        # Newest month first, back to the window's start (at most MAX_MONTHS months: the newest matter most).
+        month, first = self.latest.replace(day=1), self.earliest.replace(day=1)
         for _ in range(MAX_MONTHS):
-            if month > self.latest:
+            if month < first:
                 break
             request = self.ask(f"{self.calendar_prefix}/Date/{month.isoformat()}/Default.aspx", role="calendar",
                                depth=1, month=month.isoformat())
             if request is not None:
                 yield request
-            month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            month = (month - dt.timedelta(days=1)).replace(day=1)
 
     def on_calendar(self, response: TextResponse, info: dict[str, Any]) -> Iterator[Request | None]:
         month = dt.date.fromisoformat(info["month"])
@@ -204,7 +268,7 @@ class CmisSpider(CommitteeSpider):
     # -- a meeting page: agenda items and their documents --------------------------------------------
 
     def on_meeting(self, response: TextResponse, info: dict[str, Any]) -> Iterator[Request | None]:
-        committee = info.get("committee") or self._committee_from_page(response)
+        committee = self._committee_from_page(response) or info.get("committee")
         depth = info["depth"] + 1
         items: dict[int, tuple[str, list[tuple[str, str]]]] = {}
         loose: list[tuple[str, str]] = []
@@ -227,15 +291,25 @@ class CmisSpider(CommitteeSpider):
             self.relevant_items.append(title)
             for url, text in documents:
                 yield self.document_request(url, text, title, depth=depth, referer=response.url)
-        for url, text in loose:  # meeting packs, minutes: only when their own name is a plan's
-            if text and self.relevant(text, committee):
-                yield self.document_request(url, text, None, depth=depth, referer=response.url)
+        # Documents outside any item. Beside items they are packs and minutes: fetched when their own name is a plan's.
+        # A flat list (ol.DocumentList with no items, as CMIS's Documents tab shows) is the whole agenda: no item
+        # title says what is in it, so a health committee's documents are all fetched, other committees' by name.
+        flat_list = not items
+        for url, text in loose:
+            if (text and self.relevant(text, committee)) or (flat_list and is_health_committee(committee)):
+                yield self.document_request(url, text, None if not flat_list else committee, depth=depth,
+                                            referer=response.url)
+            elif text:
+                self.skipped_items.append(text)
 
     @staticmethod
     def _committee_from_page(response: TextResponse) -> str | None:
-        for css in ("span.CommitteeName::text", "h1::text", "title::text"):
-            text = flat(response.css(css).get())
-            if text:
-                return text.split(" - ")[0]
+        """The meeting's committee: CMIS's labelled field (div.Value.Committee), else a committee name element, else
+        the page title's first part; never a generic heading such as "Meeting Details"."""
+        for css in ("div.Value.Committee", "span.CommitteeName", "h1", "title"):
+            text = flat(" ".join(response.css(css + " ::text").getall()))
+            name = text.split(" - ")[0].strip()
+            if name and name.lower() not in _GENERIC_HEADINGS:
+                return name[:MAX_TITLE]
         return None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+from lxml import etree
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -406,13 +407,11 @@ class ModernGovSpider(CommitteeSpider):
     # -- the site's "what's new" feed (mgRss.aspx) ---------------------------------------------------------
 
     def on_rss(self, response: TextResponse, info: dict[str, Any]) -> Iterator[Request | None]:
-        import feedparser
-
-        feed = feedparser.parse(response.body)
-        for entry in feed.entries[:500]:
-            link, title = entry.get("link"), flat(entry.get("title"))
-            if not link or not title:
-                continue
+        entries = feed_entries(response.body)
+        if entries is None:
+            self.logger.warning("the feed at %s is not RSS or Atom: its entries were not read", response.url)
+            return
+        for link, title in entries[:500]:
             url = urljoin(response.url, link)
             name = page_name(url)
             committee = title.split(" - ")[0]
@@ -427,6 +426,28 @@ class ModernGovSpider(CommitteeSpider):
                     yield self.document_request(url, title, None, depth=1, referer=response.url)
                 elif name in _ITEM_PAGES:
                     yield self.ask(url, role="item", depth=1, referer=response.url, item=title)
+
+
+def feed_entries(body: bytes) -> list[tuple[str, str]] | None:
+    """(link, title) of each entry of an RSS 2.0, RSS 1.0 or Atom feed, in order; None if `body` is no feed.
+    Read with lxml (no entities resolved, nothing fetched), forgiving of the small faults real feeds have."""
+    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(body, parser)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if root is None or etree.QName(root).localname not in ("rss", "RDF", "feed"):
+        return None
+    entries = []
+    for entry in root.iter("{*}item", "{*}entry"):
+        title = flat("".join(entry.xpath("./*[local-name()='title']//text()")))
+        link = next((flat(t) for t in entry.xpath("./*[local-name()='link']/text()") if flat(t)), "")
+        if not link:  # Atom: <link href="..."/>, the alternate one first
+            hrefs = entry.xpath("./*[local-name()='link'][not(@rel) or @rel='alternate']/@href")
+            link = flat(hrefs[0]) if hrefs else ""
+        if link and title:
+            entries.append((link, title))
+    return entries
 
 
 def _d_param(value: str) -> dt.date | None:

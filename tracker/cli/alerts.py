@@ -12,9 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-import alerts
-from storage import Archive, ArchiveError
-from tracker.cli.common import footprint_code, get_home, subscription_footprints
+from storage import ALERT_KINDS, EVENT_KINDS, GENERATIONS, Archive, ArchiveError
+from tracker.cli.common import footprint_code, get_home, one_of, subscription_footprints
 
 # Markup off: addresses, titles and error messages contain square brackets that are not rich markup.
 out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -37,11 +36,15 @@ app = typer.Typer()
 
 
 def opened() -> Iterator[tuple[Archive, alerts.AlertSettings]]:
+    import alerts  # apprise and the channels: only the commands that use them pay for them
+
+    from tracker import ConfigError, alert_settings
+
     home = get_home()
     try:
-        settings = alerts.AlertSettings.from_home(home)
+        settings = alert_settings(home)
         archive = Archive(home)
-    except (alerts.AlertsConfigError, ArchiveError) as exc:
+    except (ConfigError, ArchiveError) as exc:
         raise _fail(str(exc)) from None
     from tracker import copy_footprint_names
 
@@ -56,8 +59,8 @@ def opened() -> Iterator[tuple[Archive, alerts.AlertSettings]]:
 def subscribe_command(
     address: Annotated[str, typer.Argument(help="Email address, webhook URL (https://...) or apprise URL.")],
     footprint: Annotated[Optional[list[str]], typer.Option("--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place (repeatable); a merged ICB's old code follows its successor.")] = None,
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Event kind: leaked, published, revised, replaced, withdrawn, reinstated (repeatable).")] = None,
-    generation: Annotated[Optional[list[str]], typer.Option("--generation", help="e.g. 2016-stp, 2022-joint-forward-plan (repeatable).")] = None,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Event kind: " + ", ".join(ALERT_KINDS) + " (repeatable).")] = None,
+    generation: Annotated[Optional[list[str]], typer.Option("--generation", help=", ".join(GENERATIONS) + " (repeatable).")] = None,
     keyword: Annotated[Optional[list[str]], typer.Option("--keyword", help="Word matched in title, summary and changed text (repeatable).")] = None,
     digest: Annotated[Optional[str], typer.Option("--digest", help="Gather alerts into one message: daily or weekly.")] = None,
 ) -> None:
@@ -65,6 +68,8 @@ def subscribe_command(
 
     Example: stp-tracker subscribe campaign@example.org --footprint QF7 --kind revised --digest daily
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
+
     footprint = subscription_footprints(footprint)
     with opened() as (archive, settings):
         try:
@@ -96,6 +101,7 @@ def unsubscribe_command(
 
     Example: stp-tracker unsubscribe campaign@example.org
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, settings):
         try:
             ended = alerts.unsubscribe(archive, address_or_token, settings)
@@ -111,6 +117,7 @@ def confirm_command(token: Annotated[str, typer.Argument(help="The token from th
 
     Example: stp-tracker confirm 3q2-8aYkR0...
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, _settings):
         try:
             sub = alerts.confirm(archive, token)
@@ -128,6 +135,7 @@ def subscriptions_command(
 
     Example: stp-tracker subscriptions --json
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, _settings):
         subs = [s for s in alerts.subscriptions(archive) if include_all or s.status != "unsubscribed"]
         rows = [s.public() for s in subs]
@@ -156,6 +164,7 @@ def deliver_command(
 
     Failed messages are kept and retried later with backoff. Example: stp-tracker deliver
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, settings):
         report = alerts.deliver_pending(archive, settings)
     if as_json:
@@ -186,6 +195,7 @@ def deliveries_command(
 
     Example: stp-tracker deliveries --failed
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, _settings):
         rows = alerts.deliveries(archive, failed=failed, limit=limit)
     if as_json:
@@ -206,7 +216,8 @@ def deliveries_command(
 @app.command("feed")
 def feed_command(
     footprint: Annotated[Optional[str], typer.Option("--footprint", help="Only this footprint: a code (QF7) or any name the registry knows: STP, ICB, brand, council or place.")] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this event kind.")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this event kind.",
+                                                callback=one_of("event kind", EVENT_KINDS))] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Newest events to include.")] = 200,
 ) -> None:
@@ -214,6 +225,8 @@ def feed_command(
 
     Example: stp-tracker feed --footprint QF7 --output qf7.atom
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
+
     footprint = footprint_code(footprint)
     with opened() as (archive, settings):
         try:
@@ -233,6 +246,7 @@ def test_alert_command(
 
     Example: stp-tracker test-alert "ntfys://my-topic"
     """
+    import alerts  # apprise and the channels: only the commands that use them pay for them
     with opened() as (archive, settings):
         result = alerts.send_test_alert(settings, address, archive)
     if result.ok:

@@ -12,14 +12,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from storage import Archive
-from tracker.cli.common import err, fail, footprint_code, open_archive, out, print_json
+from storage import DOCUMENT_KINDS, EVENT_KINDS, GENERATIONS
+from tracker.cli.common import err, fail, footprint_code, one_of, open_archive, out, print_json
 
 app = typer.Typer()
 
 
 @app.command()
 def documents(
-    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other.",
+                                       callback=one_of("document kind", DOCUMENT_KINDS)),
     footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
 ) -> None:
@@ -139,8 +141,9 @@ def diff(
             if version is None or text is None:
                 fail(f"no version {vid} in the archive (see `stp-tracker history DOCUMENT`)")
             found.append((version, text))
+        structures = [archive.version_structure(before), archive.version_structure(after)]
     (v_before, t_before), (v_after, t_after) = found
-    change = diff_texts(t_before, t_after)
+    change = diff_texts(t_before, t_after, before_structure=structures[0], after_structure=structures[1])
     other_document = v_before["document_id"] != v_after["document_id"]
     warning = (f"versions {before} and {after} belong to different documents ({v_before['document_id']} and "
                f"{v_after['document_id']}): figures are not paired across them") if other_document else None
@@ -210,9 +213,11 @@ SEARCH_SECONDS = 60.0  # SQLite time one command-line search may take (the web a
 def search(
     query: str = typer.Argument(..., help='FTS5 query: words, "a phrase", AND/OR/NOT, prefix*.'),
     limit: int = typer.Option(20, "--limit", "-n"),
-    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="plan, page or other.",
+                                       callback=one_of("document kind", DOCUMENT_KINDS)),
     footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
-    generation: Optional[str] = typer.Option(None, "--generation", help="2016-stp, 2017-partnership, 2019-five-year, 2022-joint-forward-plan, 2025-strategic-commissioning."),
+    generation: Optional[str] = typer.Option(None, "--generation", help=", ".join(GENERATIONS) + ".",
+                                             callback=one_of("generation", GENERATIONS)),
     seen_from: Optional[str] = typer.Option(None, "--from", help="Versions first seen on or after this date (YYYY-MM-DD)."),
     seen_to: Optional[str] = typer.Option(None, "--to", help="Versions first seen on or before this date (YYYY-MM-DD)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array."),
@@ -243,7 +248,8 @@ def search(
 @app.command()
 def events(
     since: Optional[str] = typer.Option(None, "--since", help="ISO date or time, e.g. 2026-11-01."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="leaked, published, revised, replaced, withdrawn, reinstated (moved, baseline with --all)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="leaked, published, revised, replaced, withdrawn, reinstated (moved, baseline with --all).",
+                                       callback=one_of("event kind", EVENT_KINDS)),
     footprint: Optional[str] = typer.Option(None, "--footprint", help="A code (QF7) or any name the registry knows: STP, ICB, brand, council or place."),
     include_all: bool = typer.Option(False, "--all", help="Also events that raise no alert (baseline, moved)."),
     historical: bool = typer.Option(False, "--historical", help="Events computed from backfilled web-archive captures instead of live crawls."),

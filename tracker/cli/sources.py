@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
-import difflib
 import json
-import socket
-import ssl
-import urllib.error
-import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -19,9 +13,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-# Importing the committee spiders registers them (crawler/spiders/__init__.py imports only site and page).
-import crawler.spiders.cmis  # noqa: F401
-import crawler.spiders.moderngov  # noqa: F401
 from crawler import KINDS, Source, SourceError, load_sources, sources_from_dicts
 from storage import Archive, ArchiveError
 from tracker.cli.common import footprint_code, get_home
@@ -38,6 +29,7 @@ HEALTH_WORDS = {
     "no-documents": "reachable, publishes nothing",
     "failing": "failing",
     "failing-7d": "FAILING FOR A WEEK",
+    "no-meetings": "no meetings found",
     "never-crawled": "never crawled",
 }
 
@@ -111,6 +103,8 @@ def source_health(row: dict[str, Any] | None, counts: dict[str, Any] | None,
         week = since is not None and now - since >= STALE_AFTER
         health["failing_for_a_week"] = week
         health["health"] = "failing-7d" if week else "failing"
+        if (health["last_error"] or "").startswith("no meetings found"):  # answers, but no way to any meeting
+            health["health"] = "no-meetings"
     else:
         health["health"] = "ok" if health["documents"] else "no-documents"
     return health
@@ -133,7 +127,8 @@ def _summary(source: Source, origin: str, health: dict[str, Any]) -> dict[str, A
         "name": source.name, "kind": source.kind, "footprint": source.footprint,
         "footprints": list(options.get("footprints") or ([source.footprint] if source.footprint else [])),
         "official": source.official, "start_urls": list(source.start_urls), "schedule": source.schedule,
-        "origin": origin, **health,
+        "role": options.get("role"), "evidence": options.get("evidence") or {},
+        "history_domains": list(options.get("history_domains") or []), "origin": origin, **health,
     }
 
 
@@ -151,6 +146,11 @@ def _day(value: str | None) -> str:
 
 def _http_get(url: str, timeout: float, agent: str, limit: int) -> tuple[int | None, bytes, str | None]:
     """(status, first `limit` bytes, error) for a GET of `url` (redirects followed)."""
+    import socket  # the network modules load only for `sources check` (start-up of every other command)
+    import ssl
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": agent, "Accept": "*/*"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked
@@ -172,6 +172,9 @@ def _http_get(url: str, timeout: float, agent: str, limit: int) -> tuple[int | N
 
 def check_url(url: str, *, timeout: float = CHECK_TIMEOUT, agent: str | None = None) -> dict[str, Any]:
     """DNS, TCP, robots.txt and HTTP for one start URL; `verdict` is "ok" or what stops a crawl."""
+    import concurrent.futures
+    import socket
+
     from protego import Protego
 
     from crawler import ROBOTS_AGENT, user_agent
@@ -301,6 +304,8 @@ def by_name(sources: list[Source], names: list[str]) -> list[Source]:
     chosen = []
     for name in names:
         if name not in index:
+            import difflib
+
             close = difflib.get_close_matches(name, list(index), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise _fail(f"no source named {name!r}{hint}; `stp-tracker sources list` shows them", 1)
@@ -311,6 +316,7 @@ def by_name(sources: list[Source], names: list[str]) -> list[Source]:
 def list_command(
     footprint: Annotated[Optional[str], typer.Option("--footprint", help="Only sources for this footprint (ODS code such as QF7, or a name).")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help="Only sources of this kind: site, page, moderngov, cmis.")] = None,
+    official: Annotated[Optional[bool], typer.Option("--official/--unofficial", help="Only official NHS publishers (ICB sites, board papers, trusts, NHS England), or only the others.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
     """List the sources with their health: last success, consecutive failures, last error, documents found.
@@ -331,6 +337,8 @@ def list_command(
         summary = _summary(source, origin[source.name], source_health(rows.get(source.name),
                                                                       counts.get(source.name), now))
         if kind and source.kind != kind or code and code not in summary["footprints"]:
+            continue
+        if official is not None and source.official is not official:
             continue
         result.append(summary)
     if as_json:
@@ -415,6 +423,8 @@ def check_command(
 
     Example: stp-tracker sources check council-ken-kent nhse-integrated-care
     """
+    import concurrent.futures
+
     sources, _ = loaded()
     chosen = by_name(sources, names) if names else sorted(sources, key=lambda s: s.name)
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:

@@ -49,9 +49,11 @@ def backfill(
     year_from: int = typer.Option(2016, "--from", help="First year of captures."),
     year_to: int = typer.Option(2022, "--to", help="Last year of captures."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Import about N captures, then stop (run again to carry on)."),
+    retry_blocked: bool = typer.Option(False, "--retry-blocked", help="Ask again for listings the archive blocked before (\"Blocked Site Error\")."),
 ) -> None:
     """Import archived copies (Wayback Machine, UK Government Web Archive) of the chosen sources' plans and
-    pages as historical crawls, oldest capture first. Events from them are historical: listed by
+    pages, and of the documents their archived pages link to (any host), as historical crawls, oldest capture
+    first. Says how long it will take before it starts. Events from them are historical: listed by
     `events --historical`, never alerted. Safe to interrupt and run again.
 
     Example: stp-tracker backfill --footprint QF7 --from 2016 --to 2019
@@ -93,14 +95,25 @@ def backfill(
             fail(str(exc), 2)
         with archive:
             summary = run_backfill(archive, chosen, config, years=(year_from, year_to), limit=limit, pool=pool,
-                                   on_progress=lambda line: err.print(line, highlight=False, markup=False))
+                                   retry_blocked=retry_blocked,
+                                   on_progress=lambda line: err.print(line, highlight=False, markup=False, soft_wrap=True))
     finally:
         pool.close()
         lock.release()
     err.print(f"backfill: {summary.listed} captures newly listed, {summary.imported} imported, "
               f"{summary.failed} failed, {len(summary.crawls)} historical crawls, {len(summary.events)} events"
+              + (f", {summary.linked} documents' captures found through links on archived pages"
+                 if summary.linked else "")
+              + (f", {len(summary.skipped)} CDX rows skipped (no capture)" if summary.skipped else "")
               + (f", {summary.pending} captures left for the next run" if summary.pending else ""),
-              highlight=False, markup=False)
+              highlight=False, markup=False, soft_wrap=True)
+    for row in summary.skipped[:20]:
+        err.print(f"skipped: {escape(row)}", highlight=False)
+    if len(summary.skipped) > 20:
+        err.print(f"skipped: ... and {len(summary.skipped) - 20} more", highlight=False, markup=False)
+    for problem in summary.blocked:  # the archive's own words; not asked again until --retry-blocked
+        err.print(f"[yellow]blocked:[/yellow] {escape(problem)} (not asked again; --retry-blocked to ask)",
+                  highlight=False)
     for problem in summary.errors:
         err.print(f"[yellow]warning:[/yellow] {escape(problem)} (run again to resume)", highlight=False)
     raise typer.Exit(1 if summary.errors else 0)

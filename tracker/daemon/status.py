@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from storage import Archive
+from storage import Archive, ArchiveError, Outbox
 from tracker.daemon.errors import FAILING_FLAG_DAYS, HEARTBEAT_KEY, STATE_PREFIX
 from tracker.daemon.lock import lock_owner
 from tracker.daemon.schedule import SourceState, iso, parse_time
@@ -66,16 +67,13 @@ def daemon_status(home: Path) -> dict[str, Any]:
     return result
 
 
-def _alert_queue(archive: Archive) -> dict[str, Any] | None:
+def _alert_queue(archive: Archive) -> dict[str, Any]:
+    """What the outbox still owes. Every archive has the outbox (a migration makes it): an error reading it is an
+    ArchiveError naming it, never "no outbox"."""
     try:
-        from storage import Outbox
-    except ImportError:
-        return None
-    try:
-        outbox = Outbox(archive)
-        pending = outbox.deliveries(status="pending")
-        failing = [d for d in pending if d.get("attempts")]
-    except Exception:  # no outbox tables in this archive yet
-        return None
+        pending = Outbox(archive).deliveries(status="pending")
+    except sqlite3.Error as exc:
+        raise ArchiveError(f"cannot read the alert outbox in {archive.home}: {exc}") from None
+    failing = [d for d in pending if d.get("attempts")]
     oldest = min((d.get("enqueued_at") or "" for d in pending), default=None)
     return {"pending": len(pending), "retrying": len(failing), "oldest_pending": oldest or None}

@@ -206,11 +206,8 @@ def run_demo(home: Path | None = None, *, pause: float = 0.0, console: Console |
 
 
 def _write_feed(archive: Any, home: Path, console: Console, temporary: bool) -> None:
-    try:
-        from alerts import write_feed
-    except ImportError:
-        console.print("   (no Atom feed: the alerts package is not available)", style="dim")
-        return
+    from alerts import write_feed
+
     path = home / "feed.atom"
     size = write_feed(archive, path)
     console.print(f"\nAtom feed of these events: {path} ({size} bytes"

@@ -13,14 +13,14 @@ from functools import lru_cache
 from typing import Any
 
 from crawler.registry import find_footprint, footprints, name_key, places, publishers
+from storage import GENERATIONS
 
-__all__ = ["Classification", "classify", "GENERATIONS", "HEAD_CHARS"]
+__all__ = ["Classification", "classify", "GENERATIONS", "HEAD_CHARS", "UNKNOWN_GENERATION"]
 
 HEAD_CHARS = 12_000  # only the opening of a document is read: titles, covers, summaries and contents pages
 TITLE_CHARS = 1_000
 COVER_CHARS = 300  # the start of the text is the cover: its words count like the title's
-GENERATIONS = ("2016-stp", "2017-partnership", "2019-five-year", "2022-joint-forward-plan",
-               "2025-strategic-commissioning", "unknown")
+UNKNOWN_GENERATION = "unknown"  # classify's answer when no generation is clear (never one of GENERATIONS)
 
 CI = re.IGNORECASE  # marks a rule as case-insensitive: it is lower-cased and run on the lower-cased text (fast)
 _UPPER_ESCAPES = re.compile(r"\\[SWDBAZ]")
@@ -314,7 +314,7 @@ class Classification:
     reasons: list[str] = field(default_factory=list)
     footprint: str | None = None
     footprint_evidence: list[str] = field(default_factory=list)
-    generation: str = "unknown"
+    generation: str = UNKNOWN_GENERATION
     generation_evidence: list[str] = field(default_factory=list)
     draft: bool = False
     draft_evidence: list[str] = field(default_factory=list)
@@ -606,11 +606,11 @@ def _generation(tag: _Text, head: _Text, published: str | None, use_dates: bool)
             if found and _window(found):
                 vote(_window(found), TEXT_DATE_WEIGHT, f"dated {found.strftime('%B %Y')} in the text")
     if not votes:
-        return "unknown", ["no dated wording or financial years found"]
+        return UNKNOWN_GENERATION, ["no dated wording or financial years found"]
     ranked = sorted(votes.items(), key=lambda kv: (-kv[1], GENERATIONS.index(kv[0])))
     best, score = ranked[0]
     if score < GENERATION_MIN or (len(ranked) > 1 and ranked[1][1] == score):
-        return "unknown", [f"no clear generation ({', '.join(f'{g} {s:g}' for g, s in ranked[:3])})", *why[:6]]
+        return UNKNOWN_GENERATION, [f"no clear generation ({', '.join(f'{g} {s:g}' for g, s in ranked[:3])})", *why[:6]]
     return best, [w for w in why if w.startswith(best)][:6]
 
 

@@ -7,16 +7,13 @@ import os
 from collections import defaultdict
 from typing import Any
 
-from storage import Archive, Event
+from storage import ALERT_KINDS, EVENT_KINDS, GENERATIONS, Archive, Event
 
 from tracker.meaning.classify import footprint_name
 
 log = logging.getLogger("stp_tracker.events")
 
-KINDS = ("leaked", "published", "revised", "replaced", "withdrawn", "reinstated", "moved", "baseline")
-ALERT_KINDS = ("leaked", "published", "revised", "replaced", "withdrawn", "reinstated")
-GENERATIONS = ("2016-stp", "2017-partnership", "2019-five-year", "2022-joint-forward-plan",
-               "2025-strategic-commissioning")
+KINDS = EVENT_KINDS  # the one list of each lives beside the Event model (storage.models)
 
 # A status that says a URL no longer serves a document. Anything else without a body (timeouts, 5xx,
 # 403 bot blocks, 429) is transient and never counts towards a withdrawal.
@@ -218,7 +215,9 @@ class _Decider:
     def compare(self, before: int, after: int) -> dict[str, Any]:
         from tracker.meaning.diff import diff_texts
 
-        change = diff_texts(self.archive.version_text(before) or "", self.archive.version_text(after) or "")
+        change = diff_texts(self.archive.version_text(before) or "", self.archive.version_text(after) or "",
+                            before_structure=self.archive.version_structure(before),
+                            after_structure=self.archive.version_structure(after))
         data = change.to_json()
         data.pop("ops", None)
         data["significant"] = _significant(change)
@@ -253,7 +252,9 @@ class _Decider:
         from tracker.meaning.diff import diff_texts
 
         change = diff_texts(self.archive.version_text(version_before) or "",
-                            self.archive.version_text(version_now) or "")
+                            self.archive.version_text(version_now) or "",
+                            before_structure=self.archive.version_structure(version_before),
+                            after_structure=self.archive.version_structure(version_now))
         if not _significant(change):
             log.info("document %s: new text, not a meaningful change (%s)", doc["id"], change.summary)
             return

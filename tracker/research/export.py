@@ -63,11 +63,9 @@ def preservation_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def footprint_rows() -> list[dict[str, Any]]:
-    """The built-in registry's footprints as flat dicts (empty when the registry is not installed)."""
-    try:
-        from crawler.registry import footprints
-    except ImportError:
-        return []
+    """The built-in registry's footprints as flat dicts."""
+    from crawler.registry import footprints
+
     return [dataclasses.asdict(fp) for fp in footprints().values()]
 
 

@@ -6,13 +6,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from storage import event_json
+from storage import DOCUMENT_KINDS, event_json
 from tracker.research import document_json, version_json
 from tracker.web.params import (
     PAGE_SIZE,
     _event_filters,
     _footprint,
     _int,
+    _one_of,
     _search_params,
 )
 
@@ -22,7 +23,7 @@ class ApiMixin:
 
     def api_documents(self, request: Request) -> Response:
         with self.archive() as archive:
-            rows = archive.documents(kind=request.query_params.get("kind") or None,
+            rows = archive.documents(kind=_one_of(request.query_params.get("kind"), "document kind", DOCUMENT_KINDS),
                                      footprint=_footprint(request.query_params.get("footprint")))
         return JSONResponse([document_json(r) for r in rows])
 

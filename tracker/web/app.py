@@ -42,8 +42,10 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
     """Routes over one data home. Each request opens the archive read-only in its own thread."""
 
     def __init__(self, home: str | Path, *, subscriptions: bool = False, rate_limit: int = 5,
-                 csrf_secret: bytes | None = None, trusted_proxies: Iterable[str] = (), address_limit: int = 3):
+                 csrf_secret: bytes | None = None, server_url: str | None = None,
+                 trusted_proxies: Iterable[str] = (), address_limit: int = 3):
         self.home = Path(home)
+        self.server_url = server_url  # where this server listens: feed links when [alerts] base_url is unset
         self.subscriptions = subscriptions
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
                                trim_blocks=True, lstrip_blocks=True)
@@ -99,8 +101,11 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
 
 
     async def error(self, request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        detail = exc.detail if isinstance(exc, HTTPException) else "internal error: see the server's log"
+        if isinstance(exc, ArchiveError):  # e.g. locked by a writer: the archive is there, just not now
+            status, detail = 503, str(exc)
+        else:
+            status = exc.status_code if isinstance(exc, HTTPException) else 500
+            detail = exc.detail if isinstance(exc, HTTPException) else "internal error: see the server's log"
         headers = getattr(exc, "headers", None) if isinstance(exc, HTTPException) else None  # Retry-After on a 503
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": detail, "status": status}, status_code=status, headers=headers)
@@ -134,12 +139,15 @@ class WebApp(PagesMixin, SubscribeMixin, ApiMixin):
 
 
 def create_app(home: str | Path, *, subscriptions: bool = False, rate_limit: int = 5,
-               csrf_secret: bytes | None = None, trusted_proxies: Iterable[str] = (), address_limit: int = 3) -> Any:
+               csrf_secret: bytes | None = None, server_url: str | None = None,
+               trusted_proxies: Iterable[str] = (), address_limit: int = 3) -> Any:
     """The ASGI app over the archive in `home` (read-only; with `subscriptions`, the email subscribe form).
+    `server_url`: the address it is served on, for feed links when [alerts] base_url is not configured.
     `trusted_proxies`: addresses of reverse proxies in front of it, whose X-Forwarded-For names the client."""
     web = WebApp(home, subscriptions=subscriptions, rate_limit=rate_limit, csrf_secret=csrf_secret,
-                 trusted_proxies=trusted_proxies, address_limit=address_limit)
-    app = Starlette(routes=web.routes(), exception_handlers={HTTPException: web.error, Exception: web.error})
+                 server_url=server_url, trusted_proxies=trusted_proxies, address_limit=address_limit)
+    app = Starlette(routes=web.routes(),
+                    exception_handlers={HTTPException: web.error, ArchiveError: web.error, Exception: web.error})
     app.state.web = web
     return SecurityHeaders(app)
 
@@ -151,7 +159,10 @@ def serve(home: str | Path, host: str = "127.0.0.1", port: int = 8000, *, subscr
 
     if not (Path(home) / "archive.db").exists():
         raise ArchiveError(f"no archive at {Path(home) / 'archive.db'}: run `stp-tracker crawl` first")
-    uvicorn.run(create_app(home, subscriptions=subscriptions, trusted_proxies=trusted_proxies), host=host, port=port, log_level="info",
+    shown = f"[{host}]" if ":" in host else host
+    uvicorn.run(create_app(home, subscriptions=subscriptions, server_url=f"http://{shown}:{port}",
+                           trusted_proxies=trusted_proxies), host=host,
+                port=port, log_level="info",
                 proxy_headers=False, server_header=False)
 
 

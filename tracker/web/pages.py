@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from storage import Archive, BlobError, event_json, sha256_of
+from storage import EVENT_KINDS, Archive, BlobError, event_json, sha256_of
 from tracker.web import life, reading
 from tracker.web.params import (
     PAGE_SIZE,
@@ -24,6 +24,7 @@ from tracker.web.params import (
     _footprint_table,
     _generations,
     _int,
+    _one_of,
     _registry_footprint,
     _search_params,
     footprint_choices,
@@ -127,17 +128,20 @@ class PagesMixin:
             blob = archive.blob_info(version["blob_sha256"]) if version["blob_sha256"] else None
             text = archive.version_text(version_id) or ""
             preservations = archive.preservations(version_ids=[version_id])
+            structure = archive.version_structure(version_id)
         index = siblings.index(version_id) if version_id in siblings else -1
         previous = siblings[index - 1] if index > 0 else None
         following = siblings[index + 1] if 0 <= index < len(siblings) - 1 else None
         with self.archive() as archive:
             roles = life.version_roles([event_json(archive, e) for e in archive.events_latest(
                 document_id=version["document_id"], include_all=True, limit=500)])
-        base = self._base_url(request)
+        base = self._base_url()[0]  # the citable address: configured, else this server (never the Host header)
         cite_url = f"{base}/versions/{version_id}"
         return self.render("version.html", version=version, fetches=fetches, blob=blob, text=text,
                            preservations=preservations, previous=previous, following=following, number=index + 1,
-                           total=len(siblings), blocks=reading.blocks(text, (blob or {}).get("page_offsets")),
+                           total=len(siblings),
+                           blocks=reading.structured_blocks(structure) if structure else reading.blocks(
+                               text, (blob or {}).get("page_offsets")), structured=bool(structure),
                            cite_url=cite_url, roles=roles.get(version_id, []), plain=request.query_params.get("view") == "text")
 
     def version_raw(self, request: Request) -> Response:
@@ -177,11 +181,12 @@ class PagesMixin:
                 raise HTTPException(404, f"no version {vid} in the archive")
             versions.append(version)
 
-        texts = (archive.version_text(a) or "", archive.version_text(b) or "")  # read here: the connection is
-        # this thread's; the diff itself runs in the diff pool
+        # Read here (the connection is this thread's); the diff itself runs in the diff pool.
+        texts = (archive.version_text(a) or "", archive.version_text(b) or "")
+        structures = (archive.version_structure(a), archive.version_structure(b))
 
         def compute() -> Any:
-            return diff_texts(*texts)
+            return diff_texts(*texts, before_structure=structures[0], after_structure=structures[1])
 
         return versions[0], versions[1], self.diffs.get((a, b), compute)
 
@@ -191,6 +196,7 @@ class PagesMixin:
         whole = request.query_params.get("context") == "all"
         with self.archive() as archive:
             before, after, change = self._change(archive, a, b)
+            tables = reading.table_diffs(archive.version_structure(a), archive.version_structure(b))
         other_document = before["document_id"] != after["document_id"]
         if other_document:  # figures of two different documents are not before and after of one another
             import dataclasses
@@ -198,7 +204,8 @@ class PagesMixin:
             change = dataclasses.replace(change, figures=[])
         body = Markup(change.to_html(side_by_side=side, context=None if whole else 2, css=False))
         return self.render("diff.html", before=before, after=after, change=change, body=body, side=side, whole=whole,
-                           figures=[f.to_json() for f in change.figures], other_document=other_document)
+                           figures=[f.to_json() for f in change.figures], other_document=other_document,
+                           tables=[] if other_document else tables)
 
     def search_page(self, request: Request) -> Response:
         params = _search_params(request)
@@ -228,39 +235,41 @@ class PagesMixin:
     def feed(self, request: Request) -> Response:
         from alerts import atom_feed
 
+        base_url, configured = self._base_url()
         with self.archive() as archive:
             body = atom_feed(archive, footprint=_footprint(request.query_params.get("footprint")),
-                             kind=(request.query_params.get("kind") or "")[:40] or None,
-                             base_url=self._base_url(request))
+                             kind=_one_of(request.query_params.get("kind"), "event kind", EVENT_KINDS),
+                             base_url=base_url)
         # Browsers that still apply XSLT show the feed as a page; the others have /feed (an HTML page beside it).
         if body.startswith(b"<?xml"):
             end = body.index(b"?>") + 2
             body = body[:end] + b'\n<?xml-stylesheet type="text/xsl" href="/static/feed.xsl"?>' + body[end:]
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
+        headers = {} if configured else {"X-STP-Base-URL": f"not configured: links use {base_url}; "
+                                                           "set base_url in [alerts] of config.toml"}
+        return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
     def feed_page(self, request: Request) -> Response:
         """/feed: the Atom feed as a page a person can read, with the address to give a feed reader."""
         footprint = _footprint(request.query_params.get("footprint"))
-        kind = (request.query_params.get("kind") or "")[:40] or None
+        kind = _one_of(request.query_params.get("kind"), "event kind", EVENT_KINDS)
         with self.archive() as archive:
             events = [event_json(archive, e) for e in archive.events_latest(footprint=footprint, kind=kind, limit=50)]
         query = urlencode({k: v for k, v in (("footprint", footprint), ("kind", kind)) if v})
-        feed_url = f"{self._base_url(request)}/feed.atom" + (f"?{query}" if query else "")
+        feed_url = f"{self._base_url()[0]}/feed.atom" + (f"?{query}" if query else "")
         return self.render("feed.html", events=events, feed_url=feed_url, footprint=footprint, kind=kind,
                            footprints=footprint_choices(), kinds=_event_kinds())
 
-    def _base_url(self, request: Request) -> str:
-        """Where links in feeds point: the configured base_url ([alerts] in config.toml), else this server."""
-        try:
-            from alerts import DEFAULT_BASE_URL, AlertSettings
+    def _base_url(self) -> tuple[str, bool]:
+        """Where links in feeds point, and whether the operator said so: [alerts] base_url in config.toml, else
+        the address this server was started on (never the request's Host header, which any client can set)."""
+        from alerts import DEFAULT_BASE_URL
 
-            configured = AlertSettings.from_home(self.home).base_url
-        except Exception:  # no alerts package, or a config problem that `stp-tracker` reports elsewhere
-            configured = None
-            DEFAULT_BASE_URL = None
+        from tracker import alert_settings
+
+        configured = alert_settings(self.home).base_url  # a bad [alerts] table: an error page saying so
         if configured and configured != DEFAULT_BASE_URL:
-            return configured.rstrip("/")
-        return str(request.base_url).rstrip("/")
+            return configured.rstrip("/"), True
+        return (self.server_url or DEFAULT_BASE_URL).rstrip("/"), False
 
     def stylesheet(self, request: Request) -> Response:
         name = request.path_params["name"]

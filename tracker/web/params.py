@@ -11,6 +11,7 @@ from starlette.convertors import IntegerConvertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from storage import DOCUMENT_KINDS, EVENT_KINDS, GENERATIONS, unknown_choice
 from tracker.meaning import footprint_name
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -55,33 +56,24 @@ def _date(value: str | None, name: str) -> str | None:
 
 
 def _generations() -> tuple[str, ...]:
-    from tracker.meaning import GENERATIONS
-
     return GENERATIONS
 
 
 def _event_kinds() -> tuple[str, ...]:
-    from tracker.meaning import KINDS
-
-    return KINDS
+    return EVENT_KINDS
 
 
 def _registry_footprint(code: str) -> Any:
-    try:
-        from crawler.registry import footprints
-    except ImportError:
-        return None
+    from crawler.registry import footprints
+
     return footprints().get(code)
 
 
 def _footprint_table(plans: list[dict]) -> list[dict[str, Any]]:
     """One row per footprint (every one in the registry, plus any other code the archive has), plans by generation."""
-    try:
-        from crawler.registry import footprints
+    from crawler.registry import footprints
 
-        known = footprints()
-    except ImportError:
-        known = {}
+    known = footprints()
     rows: dict[str, dict[str, Any]] = {
         code: {"code": code, "name": fp.name, "plans": {}} for code, fp in known.items()
     }
@@ -90,6 +82,13 @@ def _footprint_table(plans: list[dict]) -> list[dict[str, Any]]:
         row = rows.setdefault(code, {"code": code, "name": footprint_name(code) or "", "plans": {}})
         row["plans"].setdefault(plan["generation"] or "generation unknown", []).append(plan)
     return sorted(rows.values(), key=lambda r: (not r["plans"], r["name"] or r["code"]))
+
+def _one_of(value: str | None, name: str, valid: tuple[str, ...]) -> str | None:
+    """A filter's value lower-cased, or 400 naming the valid values (a typo must not quietly match nothing)."""
+    refused = unknown_choice(name, value, valid)
+    if refused:
+        raise HTTPException(400, refused)
+    return value.strip().lower() if value else None
 
 def _footprint(value: str | None) -> str | None:
     """A footprint filter (a code or any name the registry knows) as its code; an unknown one is a 400 that names
@@ -112,8 +111,9 @@ def _search_params(request: Request) -> dict[str, Any]:
         raise HTTPException(400, f"the query is longer than {MAX_QUERY_CHARS} characters: shorten it")
     return {
         "q": query, "page": page, "offset": (page - 1) * PAGE_SIZE,
-        "kind": (q.get("kind") or "")[:40] or None, "footprint": _footprint(q.get("footprint")),
-        "generation": (q.get("generation") or "")[:60] or None,
+        "kind": _one_of(q.get("kind"), "document kind", DOCUMENT_KINDS),
+        "footprint": _footprint(q.get("footprint")),
+        "generation": _one_of(q.get("generation"), "generation", GENERATIONS),
         "from": _date(q.get("from"), "from"), "to": _date(q.get("to"), "to"),
     }
 
@@ -121,8 +121,9 @@ def _search_params(request: Request) -> dict[str, Any]:
 def _event_filters(request: Request) -> dict[str, Any]:
     q = request.query_params
     return {
-        "kind": (q.get("kind") or "")[:40] or None, "footprint": _footprint(q.get("footprint")),
-        "generation": (q.get("generation") or "")[:60] or None,
+        "kind": _one_of(q.get("kind"), "event kind", EVENT_KINDS),
+        "footprint": _footprint(q.get("footprint")),
+        "generation": _one_of(q.get("generation"), "generation", GENERATIONS),
         "document_id": _int(q.get("document")), "since": _date(q.get("since"), "since"),
         "until": _date(q.get("until"), "until"), "include_all": q.get("all") in ("1", "true", "yes", "on"),
         "before_id": _int(q.get("before")),

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from tracker.web.params import _event_kinds, _generations
+from storage import ALERT_KINDS
+from tracker.web.params import _generations
 from tracker.web.security import _EMAIL, Csrf, client_address
 
 
 ALREADY_SENT = "this form was already sent once: reload the page to send it again"
+
+log = logging.getLogger("stp_tracker.web")
 
 
 class SubscribeMixin:
@@ -44,7 +48,7 @@ class SubscribeMixin:
         if not self.subscriptions:
             raise HTTPException(404, "subscriptions are switched off: start the server with --subscriptions")
         if request.method == "GET":
-            return self._form(request, "subscribe.html", generations=_generations(), kinds=_event_kinds())
+            return self._form(request, "subscribe.html", generations=_generations(), kinds=ALERT_KINDS)
         form = await request.form(max_files=0, max_fields=20)
         refused = self._refuse(request, form)
         if refused is not None:
@@ -52,7 +56,7 @@ class SubscribeMixin:
         address = str(form.get("email") or "").strip()
         if not _EMAIL.match(address) or len(address) > 254:
             return self._form(request, "subscribe.html", status=400, error="Enter an email address like "
-                              "name@example.org.", generations=_generations(), kinds=_event_kinds())
+                              "name@example.org.", generations=_generations(), kinds=ALERT_KINDS)
         # However many clients ask, one address gets at most a few confirmation emails a day.
         if not self.address_limiter.allow(address.casefold()):
             return self.render("message.html", status=429,
@@ -68,13 +72,14 @@ class SubscribeMixin:
         if isinstance(result, str):
             self.csrf.release(token)  # refused input did nothing: the same form may be corrected and sent
             return self._form(request, "subscribe.html", status=400, error=result, generations=_generations(),
-                              kinds=_event_kinds())
+                              kinds=ALERT_KINDS)
         return self.render("message.html", title="Check your email", message=(
             "If the address is right, a message is on its way: follow its link to confirm. Nothing else is "
             "sent until you do."))
 
     def _do_subscribe(self, address: str, form: Any) -> Any:
-        from alerts import AddressError, AlertSettings, subscribe
+        from alerts import AddressError, subscribe
+        from tracker import ConfigError, alert_settings
 
         def values(name: str) -> list[str]:
             return [v for v in (str(x).strip() for x in form.getlist(name)) if v][:20]
@@ -93,9 +98,14 @@ class SubscribeMixin:
             except UnknownFootprint as exc:
                 return str(exc)
             codes.extend((code, *current_footprints(code)))
+        try:
+            settings = alert_settings(self.home)
+        except ConfigError as exc:  # the operator's to fix (`stp-tracker run` refuses it too); not shown to visitors
+            log.error("subscribe form: %s", exc)
+            return "Subscriptions cannot be taken just now: the server's alert settings need fixing."
         with self.archive(readonly=False) as archive:
             try:
-                return subscribe(archive, AlertSettings.from_home(self.home), address, footprints=list(dict.fromkeys(codes)),
+                return subscribe(archive, settings, address, footprints=list(dict.fromkeys(codes)),
                                  kinds=values("kind"), generations=values("generation"), keywords=keywords,
                                  digest=str(form.get("digest") or "") or None)
             except (AddressError, ValueError) as exc:

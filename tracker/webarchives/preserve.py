@@ -6,7 +6,10 @@ Wayback Machine's is public. When analysis records an event with a new version (
 (SPN2: POST /save, then GET /save/status/<job>) for a few due rows, one request at a time, and records the capture
 URL with the version. A round never waits on the archive: a job still running is asked about on a later round,
 a refused or failed request is tried again with growing pauses, and after `max_attempts` it is left as `failed`
-with the archive's words. The access keys are sent only as the Authorization header and never written anywhere.
+with the archive's words. A permanent refusal (`error:blocked-url`, `error:invalid-host-resolution`, ...) is final at
+once; Save Page Now's "The same snapshot had been made 3 minutes ago" (no job) is resolved to that snapshot through
+the CDX API; a capture of another URL than the one asked for is never cited. The access keys are sent only as the
+Authorization header and never written anywhere.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -24,15 +26,47 @@ from typing import Any
 from storage import Archive
 from storage import utcnow
 
-from tracker.webarchives.wayback import (DEFAULT_ENDPOINTS, BackfillConfig, PoliteClient, Response, describe, retry_after_seconds,
-                      timestamp_iso)
+from tracker.webarchives.wayback import (DEFAULT_ENDPOINTS, BackfillConfig, PoliteClient, Response, WaybackError,
+                                         cdx_page, describe, retry_after_seconds, same_url, timestamp_iso)
 
 log = logging.getLogger("stp_tracker.preserve")
 
 KINDS = ("leaked", "published", "revised", "replaced", "reinstated")
-ENV = {"spn_url": "STP_TRACKER_SPN_URL", "wayback_url": "STP_TRACKER_WAYBACK_URL",
+ENV = {"spn_url": "STP_TRACKER_SPN_URL", "wayback_url": "STP_TRACKER_WAYBACK_URL", "cdx_url": "STP_TRACKER_CDX_URL",
        "access_key": "STP_TRACKER_SPN_ACCESS_KEY", "secret": "STP_TRACKER_SPN_SECRET"}
 MAX_ANSWER = 1024 * 1024
+# status_ext errors that asking again will not change (the URL, its host or the archive's rules): final at once.
+PERMANENT_ERRORS = frozenset({
+    "error:blocked", "error:blocked-url", "error:blocked-client-ip", "error:invalid-host-resolution",
+    "error:invalid-url-syntax", "error:method-not-allowed", "error:filesize-limit", "error:ftp-access-denied",
+    "error:no-access", "error:not-implemented", "error:unauthorized",
+})
+_SAME_SNAPSHOT = re.compile(r"same snapshot had been made (\d+) (second|minute|hour|day)s? ago", re.I)
+
+
+class SavePageNowError(Exception):
+    """Save Page Now did not capture: `words` are its own (status_ext and message, or the HTTP failure)."""
+
+    def __init__(self, words: str, response: Response | None = None):
+        super().__init__(words)
+        self.words = words
+        self.response = response
+
+
+class SpnRefusedError(SavePageNowError):
+    """A refusal worth asking again later: busy (429), an outage (5xx), a job that failed for now."""
+
+
+class SpnPermanentError(SavePageNowError):
+    """A refusal that asking again will not change (PERMANENT_ERRORS): the request is failed at once."""
+
+
+class SpnCaptureMismatchError(SpnPermanentError):
+    """Save Page Now captured another URL than the one asked for (a redirect to a login page, say)."""
+
+
+class SpnSnapshotNotFoundError(SpnRefusedError):
+    """"The same snapshot had been made ..." but the CDX API does not list it (yet)."""
 
 
 @dataclass
@@ -42,6 +76,7 @@ class PreserveConfig:
     enabled: bool = False
     spn_url: str = DEFAULT_ENDPOINTS["spn_url"]
     wayback_url: str = DEFAULT_ENDPOINTS["wayback_url"]
+    cdx_url: str = DEFAULT_ENDPOINTS["cdx_url"]  # to find the snapshot of "the same snapshot had been made"
     access_key: str | None = field(default=None, repr=False)
     secret: str | None = field(default=None, repr=False)
     kinds: list[str] = field(default_factory=lambda: list(KINDS))
@@ -58,11 +93,7 @@ class PreserveConfig:
     def load(cls, home: Path | None = None, environ: dict[str, str] | None = None) -> PreserveConfig:
         from tracker import ConfigError, settings_table
 
-        env = os.environ if environ is None else environ
-        config, where = settings_table(cls, home, "preserve")
-        for name, variable in ENV.items():
-            if env.get(variable):
-                setattr(config, name, env[variable])
+        config, where = settings_table(cls, home, "preserve", env=ENV, environ=environ)
         unknown = sorted(set(config.kinds) - set(KINDS))
         if unknown:
             raise ConfigError(f"{where}: [preserve] kinds: {unknown} are not events with a new version "
@@ -74,7 +105,9 @@ class PreserveConfig:
 
     def client(self, user_agent: str) -> PoliteClient:
         # No retries inside a round: a failure waits for a later round (next_try_at), so a round stays short.
-        return PoliteClient(BackfillConfig(delay=self.delay, retries=0, timeout=self.timeout), user_agent)
+        return PoliteClient(BackfillConfig(cdx_url=self.cdx_url, wayback_url=self.wayback_url, delay=self.delay,
+                                           cdx_per_minute=0, memento_per_minute=0, retries=0, timeout=self.timeout),
+                            user_agent)
 
     def headers(self) -> dict[str, str]:
         return {"Accept": "application/json", "Authorization": f"LOW {self.access_key}:{self.secret}"}
@@ -113,6 +146,14 @@ def _archive_words(data: dict[str, Any] | None, response: Response) -> str:
     return describe(response)
 
 
+def _refusal(data: dict[str, Any] | None, response: Response) -> SavePageNowError:
+    """The exception for a refusal or a failed job: permanent when its status_ext says so."""
+    words = _archive_words(data, response)
+    if data and str(data.get("status_ext") or "") in PERMANENT_ERRORS:
+        return SpnPermanentError(words, response)
+    return SpnRefusedError(words, response)
+
+
 def capture_url(config: PreserveConfig, timestamp: str, original: str) -> str:
     return f"{config.wayback_url.rstrip('/')}/{timestamp}/{original}"
 
@@ -144,46 +185,83 @@ class Preserver:
     def _request(self, row: dict[str, Any], report: PreserveReport) -> None:
         form = urllib.parse.urlencode({"url": row["url"], "skip_first_archive": "1"}).encode()
         response = self.client.get(self.config.spn_url, max_bytes=MAX_ANSWER, data=form,
-                                   headers=self.config.headers())
+                                   headers=self.config.headers(), kind="listing")
         data = _json_answer(response)
         job = str(data.get("job_id") or "") if data else ""
-        if response.status == 200 and re.fullmatch(r"[\w.-]{1,200}", job):
-            self.archive.update_preservation(row["id"], status="requested", job_id=job, requested_at=utcnow(),
-                                             next_try_at=_later(min(self.config.poll_every, 30.0)), error=None)
-            report.requested += 1
-            return
-        self._failed(row, report, _archive_words(data, response), response)
+        try:
+            if response.status == 200 and re.fullmatch(r"[\w.-]{1,200}", job):
+                self.archive.update_preservation(row["id"], status="requested", job_id=job, requested_at=utcnow(),
+                                                 next_try_at=_later(min(self.config.poll_every, 30.0)), error=None)
+                report.requested += 1
+                return
+            same = _SAME_SNAPSHOT.search(str((data or {}).get("message") or ""))
+            if response.status == 200 and same:
+                self._captured(row, report, *self._same_snapshot(row["url"], int(same.group(1)), same.group(2),
+                                                                 response))
+                return
+            raise _refusal(data, response)
+        except SavePageNowError as exc:
+            self._failed(row, report, exc.words, exc.response or response,
+                         permanent=isinstance(exc, SpnPermanentError))
+
+    def _same_snapshot(self, url: str, ago: int, unit: str, response: Response) -> tuple[str, str]:
+        """(timestamp, URL) of the snapshot Save Page Now says it made `ago` units ago: the newest capture of the
+        URL the CDX API lists from a little before then."""
+        seconds = ago * {"second": 1, "minute": 60, "hour": 3600, "day": 86400}[unit.lower()]
+        now = dt.datetime.now(dt.timezone.utc)
+        low = (now - dt.timedelta(seconds=seconds * 2 + 120)).strftime("%Y%m%d%H%M%S")
+        high = (now + dt.timedelta(seconds=60)).strftime("%Y%m%d%H%M%S")
+        try:
+            page = cdx_page(self.client, url, match="exact", years=(low, high), mimetypes=(),  # type: ignore[arg-type]
+                            resume_key=None, statuses=".*")
+        except WaybackError as exc:
+            raise SpnSnapshotNotFoundError(f"the same snapshot had been made {ago} {unit}s ago, but the CDX API "
+                                           f"failed: {exc}", response) from None
+        found = [c for c in page.captures if same_url(c.url, url)]
+        if not found:
+            raise SpnSnapshotNotFoundError(f"the same snapshot had been made {ago} {unit}s ago, but the CDX API "
+                                           f"lists no capture of it yet", response)
+        return max(found, key=lambda c: c.timestamp).timestamp, url
+
+    def _captured(self, row: dict[str, Any], report: PreserveReport, timestamp: str, original: str) -> None:
+        self.archive.update_preservation(row["id"], status="captured", job_id=None, error=None,
+                                         capture_url=capture_url(self.config, timestamp, original),
+                                         captured_at=timestamp_iso(timestamp))
+        report.captured += 1
 
     def _follow_up(self, row: dict[str, Any], report: PreserveReport) -> None:
         where = f"{self.config.spn_url.rstrip('/')}/status/{urllib.parse.quote(row['job_id'], safe='')}"
-        response = self.client.get(where, max_bytes=MAX_ANSWER, headers=self.config.headers())
+        response = self.client.get(where, max_bytes=MAX_ANSWER, headers=self.config.headers(), kind="listing")
         data = _json_answer(response) or {}
         status = data.get("status")
-        if response.status == 200 and status == "success":
-            timestamp, original = str(data.get("timestamp") or ""), str(data.get("original_url") or row["url"])
-            if re.fullmatch(r"\d{14}", timestamp):
-                self.archive.update_preservation(row["id"], status="captured", job_id=None, error=None,
-                                                 capture_url=capture_url(self.config, timestamp, original),
-                                                 captured_at=timestamp_iso(timestamp))
-                report.captured += 1
-                return
-            self._failed(row, report, f"success without a capture time ({where})", response)
-        elif response.status == 200 and status == "pending":
-            started = dt.datetime.fromisoformat(row["requested_at"]) if row["requested_at"] else None
-            if started and (dt.datetime.now(dt.timezone.utc) - started).total_seconds() > self.config.job_timeout:
-                self._failed(row, report, f"job {row['job_id']} still pending after "
-                                          f"{self.config.job_timeout:.0f} s", response)
-                return
-            self.archive.update_preservation(row["id"], next_try_at=_later(self.config.poll_every))
-            report.waiting += 1
-        else:
-            self._failed(row, report, _archive_words(data, response), response)
+        try:
+            if response.status == 200 and status == "success":
+                timestamp, original = str(data.get("timestamp") or ""), str(data.get("original_url") or row["url"])
+                if not re.fullmatch(r"\d{14}", timestamp):
+                    raise SpnRefusedError(f"success without a capture time ({where})", response)
+                if not same_url(original, row["url"]):
+                    raise SpnCaptureMismatchError(f"captured {original}, not the URL asked for ({row['url']})",
+                                                  response)
+                self._captured(row, report, timestamp, row["url"])
+            elif response.status == 200 and status == "pending":
+                started = dt.datetime.fromisoformat(row["requested_at"]) if row["requested_at"] else None
+                if started and (dt.datetime.now(dt.timezone.utc) - started).total_seconds() > self.config.job_timeout:
+                    raise SpnRefusedError(f"job {row['job_id']} still pending after {self.config.job_timeout:.0f} s",
+                                          response)
+                self.archive.update_preservation(row["id"], next_try_at=_later(self.config.poll_every))
+                report.waiting += 1
+            else:
+                raise _refusal(data, response)
+        except SavePageNowError as exc:
+            self._failed(row, report, exc.words, exc.response or response,
+                         permanent=isinstance(exc, SpnPermanentError))
 
-    def _failed(self, row: dict[str, Any], report: PreserveReport, reason: str, response: Response) -> None:
+    def _failed(self, row: dict[str, Any], report: PreserveReport, reason: str, response: Response, *,
+                permanent: bool = False) -> None:
         attempts = row["attempts"] + 1
         error = f"Save Page Now: {reason}"
         report.errors.append(f"{row['url']}: {error}")
-        if attempts >= self.config.max_attempts:
+        if permanent or attempts >= self.config.max_attempts:
             self.archive.update_preservation(row["id"], status="failed", job_id=None, attempts=attempts, error=error)
             report.failed += 1
             log.warning("preservation of %s failed for good after %d attempts: %s", row["url"], attempts, reason)
@@ -205,4 +283,6 @@ def preserve_round(archive: Archive, config: PreserveConfig, client: PoliteClien
     return Preserver(archive, config, client).round()
 
 
-__all__ = ["KINDS", "PreserveConfig", "PreserveReport", "Preserver", "capture_url", "preserve_round"]
+__all__ = ["KINDS", "PERMANENT_ERRORS", "PreserveConfig", "PreserveReport", "Preserver", "SavePageNowError",
+           "SpnCaptureMismatchError", "SpnPermanentError", "SpnRefusedError", "SpnSnapshotNotFoundError",
+           "capture_url", "preserve_round"]
