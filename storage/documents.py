@@ -161,7 +161,7 @@ class DocumentsMixin(ArchiveBase):
     def sightings_of(self, document_id: int) -> list[dict[str, Any]]:
         """Every fetch that saw this document, in time order: the timeline of its versions and URLs."""
         return self._rows(
-            "SELECT f.id AS fetch_id, f.crawl_id, f.source, f.url, f.fetched_at, f.status, f.not_modified, "
-            "f.version_id FROM fetches f WHERE f.document_id = ? ORDER BY f.fetched_at, f.id",
+            "SELECT f.id AS fetch_id, f.crawl_id, f.source, f.url, f.final_url, f.fetched_at, f.status, "
+            "f.not_modified, f.version_id FROM fetches f WHERE f.document_id = ? ORDER BY f.fetched_at, f.id",
             [document_id],
         )

@@ -41,6 +41,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+
+from clirun import run_cli
 from typer.testing import CliRunner
 
 import alerts
@@ -56,7 +58,6 @@ except ImportError:  # tests/ imported as a package
     from tests.smtpserver import WebhookReceiver, add_event, body_text, free_port, smtp_server
     from tests.test_web import build_archive
 
-pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
 
 from tracker.cli import app as cli_app  # noqa: E402
@@ -68,11 +69,6 @@ ALLOW = alerts.AlertSettings(allow_private_targets=True, http_timeout=5)
 INJECTION = "Plan {{ 7*7 }} {% if true %}EVALUATED{% endif %} {{ ''.__class__ }}"
 BREAKOUT = '"><img src=x onerror=alert(1)> <script>alert(1)</script>'
 MARKER = "TOP-SECRET-MARKER-7f3a"
-
-
-def _cli_command() -> list[str]:
-    cli = VENV_BIN / "stp-tracker"
-    return [str(cli)] if cli.exists() else [sys.executable, "-m", "tracker.cli"]
 
 
 def _hostile_archive(home: Path, *, title: str, url: str, source: str = "syb-icb",
@@ -172,9 +168,7 @@ def test_exports_write_only_where_asked(tmp_path: Path) -> None:
                      url="https://example.org/../../../../escaped-url.pdf")
     before = _files_under(tmp_path)
     out = tmp_path / "a" / "b" / "out"
-    done = subprocess.run([*_cli_command(), "--home", str(home), "export", "--csv", str(out / "c"), "--json",
-                           str(out / "j"), "--warc", str(out / "w.warc.gz")], capture_output=True, text=True,
-                          timeout=120)
+    done = run_cli(home, "export", "--csv", str(out / "c"), "--json", str(out / "j"), "--warc", str(out / "w.warc.gz"))
     assert done.returncode == 0, done.stderr
     created = _files_under(tmp_path) - before
     outside = {p for p in created if not p.is_relative_to(out) and not p.is_relative_to(home)}
@@ -387,8 +381,7 @@ def test_smtp_password_is_never_shown_or_stored(tmp_path: Path, server_state: st
                "STP_TRACKER_SMTP_USER": "alerts", "STP_TRACKER_SMTP_PASSWORD": PASSWORD,
                "STP_TRACKER_SMTP_TIMEOUT": "5"}
     try:
-        run = subprocess.run([*_cli_command(), "--home", str(home), "--verbose", "deliver"], capture_output=True,
-                             text=True, timeout=120, env=env)
+        run = run_cli(home, "--verbose", "deliver", env=env)
     finally:
         if controller is not None:
             controller.stop()
@@ -421,8 +414,7 @@ def test_webhook_secret_and_url_token_stay_out_of_the_log(tmp_path: Path) -> Non
             secret = alerts.subscribe(archive, ALLOW, url).secret
             add_event(archive)
         env = {**os.environ, "STP_TRACKER_ALLOW_PRIVATE_TARGETS": "1"}
-        run = subprocess.run([*_cli_command(), "--home", str(home), "--verbose", "deliver"], capture_output=True,
-                             text=True, timeout=120, env=env)
+        run = run_cli(home, "--verbose", "deliver", env=env)
         with Archive(home) as archive:  # the retry, without waiting for the backoff
             alerts.deliver_pending(archive, ALLOW, now=dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc))
     assert run.returncode == 1 and "answered HTTP 500" in run.stderr

@@ -16,8 +16,6 @@ import pytest
 
 from tests.pdfgen import make_pdf
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
 
 from starlette.testclient import TestClient  # noqa: E402
 
