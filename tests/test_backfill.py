@@ -293,7 +293,7 @@ JFP = ["NHS South Yorkshire Integrated Care Board", "Joint Forward Plan 2023/24 
 FOOTPRINT_SOURCES = f"""
 [[source]]
 name = "nhse-stps"
-kind = "page"
+kind = "site"
 official = true
 start_urls = ["{NHSE}"]
 options = {{ footprints = ["QF7", "QE1"] }}
@@ -415,13 +415,15 @@ def test_what_is_listed_for_a_page_a_scoped_site_and_old_domains():
     from crawler.sources import sources_from_dicts
     from tracker.webarchives.backfill import queries_for
 
-    nhse, icb = sources_from_dicts([
+    nhse, icb, national = sources_from_dicts([
         {"name": "nhse", "kind": "site", "start_urls": [NHSE], "allowed_domains": ["www.england.nhs.uk"],
-         "options": {"path_prefixes": ["/integratedcare/", "/wp-content/uploads/"]}},
+         "footprint": "QF7", "options": {"path_prefixes": ["/integratedcare/", "/wp-content/uploads/"]}},
         {"name": "icb", "kind": "page", "start_urls": [f"{ICB}/plans/"],
-         "options": {"history_domains": [OLD_DOMAIN, "hwics.org.uk"]}}])
+         "options": {"history_domains": [OLD_DOMAIN, "hwics.org.uk"]}},
+        {"name": "national", "kind": "site", "start_urls": [NHSE], "options": {"footprints": ["QF7", "QE1"]}}])
     prefix = lambda source: [q.url for q in queries_for(source, [], ["wayback"]) if q.match == "prefix"]  # noqa: E731
     assert prefix(nhse) == ["www.england.nhs.uk/integratedcare/", "www.england.nhs.uk/wp-content/uploads/"]
     assert prefix(icb) == [f"{OLD_DOMAIN}/", "hwics.org.uk/"]  # a page is not listed site-wide; old domains are
+    assert prefix(national) == []  # NHS England for every footprint: what its pages link to, not its whole site
     exact = [q.url for q in queries_for(icb, [], ["wayback"]) if q.match == "exact"]
     assert exact == [f"{ICB}/plans/", f"http://{OLD_DOMAIN}/", "http://hwics.org.uk/"]

@@ -105,6 +105,14 @@ def history_domains(source: Any) -> list[str]:
     return [str(d).strip().lower().rstrip("/") for d in value if str(d).strip()]
 
 
+def site_wide(source: Any) -> bool:
+    """Whether a source's own domains are listed whole. Not for a page watched on its own (kind "page"), nor
+    for a national or regional source serving many footprints (footprint None, options.footprints: NHS England):
+    what such a source holds for one footprint is what its pages link to, not every file on its site."""
+    footprints = (getattr(source, "options", None) or {}).get("footprints") or []
+    return source.kind != "page" and not (source.footprint is None and len(footprints) > 1)
+
+
 def _domains(source: Any) -> list[str]:
     return list(dict.fromkeys([*source.allowed_domains, *source.document_hosts, *history_domains(source)]))
 
@@ -134,7 +142,7 @@ def queries_for(source: Any, known_documents: list[str], archives: list[str]) ->
     # are listed whole.
     prefixes = [str(p) for p in (getattr(source, "options", None) or {}).get("path_prefixes") or []
                 if str(p).startswith("/")] or ["/"]
-    own = list(dict.fromkeys([*source.allowed_domains, *source.document_hosts])) if source.kind != "page" else []
+    own = list(dict.fromkeys([*source.allowed_domains, *source.document_hosts])) if site_wide(source) else []
     listed = [f"{d}{prefix}" for d in own for prefix in prefixes]
     listed += [f"{d}/" for d in history_domains(source) if d not in own]
     if "wayback" in archives:
@@ -519,4 +527,4 @@ def backfill(archive: Archive, sources: list[Any], config: BackfillConfig, *, ye
 
 
 __all__ = ["BackfillSummary", "Estimate", "Query", "backfill", "document_links", "duration", "estimate",
-           "history_domains", "import_captures", "in_scope", "list_captures", "queries_for"]
+           "history_domains", "import_captures", "in_scope", "list_captures", "queries_for", "site_wide"]
