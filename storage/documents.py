@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ._base import ArchiveBase, _json
+from .cleantext import clean_line
 
 
 class DocumentsMixin(ArchiveBase):
@@ -15,7 +16,7 @@ class DocumentsMixin(ArchiveBase):
                         draft: bool, seen_at: str, source: str | None, meta: dict | None = None) -> int:
         return self._insert(
             "documents",
-            {"title": title, "kind": kind, "footprint": footprint, "generation": generation, "draft": int(draft),
+            {"title": clean_line(title), "kind": kind, "footprint": footprint, "generation": generation, "draft": int(draft),
              "status": "live", "first_seen_at": seen_at, "last_seen_at": seen_at, "first_source": source,
              "meta": _json(meta or {})},
         )
@@ -28,6 +29,8 @@ class DocumentsMixin(ArchiveBase):
             raise ValueError(f"not document fields: {sorted(unknown)}")
         if "meta" in fields:
             fields["meta"] = _json(fields["meta"])
+        if "title" in fields:
+            fields["title"] = clean_line(fields["title"])
         if "draft" in fields:
             fields["draft"] = int(fields["draft"])
         # Column names come from the fixed `allowed` set above, never from input.

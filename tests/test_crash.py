@@ -107,8 +107,12 @@ def _pgid(pid: int) -> int | None:
 
 
 def read_only(home: Path) -> sqlite3.Connection:
-    """The archive as a user's `sqlite3 -readonly` sees it (a killed daemon's WAL included)."""
-    return sqlite3.connect(f"file:{home / 'archive.db'}?mode=ro", uri=True, timeout=30)
+    """The archive as a user's `sqlite3 -readonly` sees it (a killed daemon's WAL included), with subscribers.db
+    attached (subscriptions and deliveries live there, beside the archive)."""
+    db = sqlite3.connect(f"file:{home / 'archive.db'}?mode=ro", uri=True, timeout=30)
+    if (home / "subscribers.db").exists():
+        db.execute("ATTACH DATABASE ? AS subscribers", [f"file:{home / 'subscribers.db'}?mode=ro"])
+    return db
 
 
 def snapshot(db: sqlite3.Connection) -> dict[str, dict[int, tuple]]:

@@ -19,7 +19,7 @@ import pytest
 from clirun import run_cli
 from pdfgen import make_pdf
 from tracker.demo.run import PUBLISHED
-from storage import Archive, ArchiveError
+from storage import Archive, ArchiveError, Outbox
 from tracker.daemon import DaemonError, DaemonLock, DaemonSettings, daemon_status, lock_owner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -320,9 +320,10 @@ def test_status_of_a_home_with_no_daemon(tmp_path):
 
 
 def test_status_says_when_the_alert_outbox_cannot_be_read(tmp_path):
-    Archive(tmp_path).close()
+    with Archive(tmp_path) as archive:
+        Outbox(archive)  # subscribers.db, beside the archive (issue 16)
     assert daemon_status(tmp_path)["alerts"] == {"pending": 0, "retrying": 0, "oldest_pending": None}
-    with sqlite3.connect(tmp_path / "archive.db") as db:
+    with sqlite3.connect(tmp_path / "subscribers.db") as db:
         db.execute("DROP TABLE deliveries")
     with pytest.raises(ArchiveError, match="cannot read the alert outbox.*deliveries"):
         daemon_status(tmp_path)  # not "no outbox": every archive has one
