@@ -110,6 +110,43 @@ def run_pairs(shared: Path, pool: ExtractionPool, score: Score, work: Path) -> i
     return len(PAIRS) * 3
 
 
+# What each alert's summary must name, written from labels.csv's "what changed" column (any one term of each
+# pair is enough: a yardstick for "the summary names the change", not a rule the code knows about).
+PAIR_NAMES = {
+    "P01": ["2,002,563", "1,283,493"],  # total cash limit / GET capital figures
+    "P04": ["22,472.6", "-90,557.8"],  # pay line / savings, income & grant total
+    "P06": ["12,600", "Community Wardens", "262.5"],
+    "P09": ["£269.7m", "£6.8m", "Employer NI"],
+    "P25": ["ADOPT"],
+    "P29": ["1,531,279.8", "4,685.8"],
+}
+
+
+def run_labelled_pairs(shared: Path, pool: ExtractionPool, score: Score, work: Path, named: list) -> int:
+    """../shared/corpus/pairs: each pair as two crawls of one URL; the verdict against labels.csv, and whether
+    the alert's summary names the labelled change (printed)."""
+    import csv
+
+    folder = shared / "corpus" / "pairs"
+    rows = list(csv.DictReader((folder / "labels.csv").open()))
+    for row in rows:
+        archive = Archive(work / f"labelled-{row['pair']}")
+        replayer = Replayer(archive, "kent-cc", official=True, kind="page", pool=pool)
+        url = "https://democracy.kent.gov.uk/documents/s1/paper.pdf"
+        replayer.crawl([Capture("https://democracy.kent.gov.uk/", b"<html><body>Papers</body></html>", "text/html",
+                                kind="page")])
+        replayer.crawl([Capture(url, (folder / row["file_a"]).read_bytes())])
+        events = replayer.crawl([Capture(url, (folder / row["file_b"]).read_bytes())])
+        expected = ["revised"] if row["label"] == "alert" else []
+        score.add(row["pair"], expected, alerting(events))
+        summary = next((e.summary for e in events if e.alert), "")
+        terms = PAIR_NAMES.get(row["pair"], [])
+        names = bool(summary) and any(t.lower() in summary.lower() for t in terms) if terms else None
+        named.append((row["pair"], row["label"], names, summary))
+        archive.close()
+    return len(rows) * 3
+
+
 def run_story(pool: ExtractionPool, score: Score, work: Path) -> int:
     """The scenario test's story (tests/test_scenario.py), replayed without HTTP: council, official and campaign."""
     archive = Archive(work / "story")
@@ -144,28 +181,64 @@ def run_story(pool: ExtractionPool, score: Score, work: Path) -> int:
     return len(steps) * 2
 
 
+def run_messy_world(score: Score, work: Path) -> int:
+    """tests/messy_world.py: an ICB site of 60+ pages, its old partnership domain, two councils; 11 labelled states."""
+    from tests.messy_world import run, score as world_score
+
+    results = run(work / "messy")
+    tp, fp, fn, misses = world_score(results)
+    score.tp, score.fp, score.fn = score.tp + tp, score.fp + fp, score.fn + fn
+    score.misses += misses
+    for r in results:
+        print(f"  messy world state {r['state']:>2} {r['name']:26} crawl {r['crawl_seconds']:>5.2f} s  "
+              f"known URLs {r['known_urls']}")
+    return len(results)
+
+
+def outage_with_production_settings(work: Path) -> None:
+    """The outage state crawled with the real politeness settings (AutoThrottle from 1 s, 2 retries)."""
+    import subprocess
+
+    # Its own process: Twisted's reactor runs once per process, and run_messy_world used it.
+    script = ("import json, sys; from pathlib import Path; from tests.messy_world import run; print(json.dumps(run("
+              "Path(sys.argv[1]), settings={'AUTOTHROTTLE_ENABLED': True, 'DOWNLOAD_DELAY': 0.25, 'RETRY_TIMES': 2, "
+              "'CONCURRENT_REQUESTS_PER_DOMAIN': 4}, only=[0, 6]), default=str))")
+    proc = subprocess.run([sys.executable, "-c", script, str(work / "outage")], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    down = json.loads(proc.stdout.strip().splitlines()[-1])[-1]
+    print(f"  outage crawl, production politeness: {down['crawl_seconds']:.1f} s, fetches {down['fetches']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--outage", action="store_true", help="also time the messy world's outage crawl with "
+                        "production politeness (AutoThrottle, retries)")
     args = parser.parse_args()
     if not (args.shared / "corpus").is_dir():
         sys.exit(f"no corpus at {args.shared / 'corpus'}: pass --shared PATH")
     pool = ExtractionPool(workers=2)
     started = time.perf_counter()
     rows = []
+    named: list = []
     total = Score()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             for label, run in (("NHS page series (12 pages, 72 crawls)", lambda s: run_series(args.shared, pool, s, work)),
                                ("Kent council PDF pairs", lambda s: run_pairs(args.shared, pool, s, work)),
-                               ("plan story (leak .. reinstatement)", lambda s: run_story(pool, s, work))):
+                               ("labelled pairs (corpus/pairs, 13)",
+                                lambda s: run_labelled_pairs(args.shared, pool, s, work, named)),
+                               ("plan story (leak .. reinstatement)", lambda s: run_story(pool, s, work)),
+                               ("messy world (ICB, old domain, 2 councils)", lambda s: run_messy_world(s, work))):
                 score = Score()
                 crawls = run(score)
                 rows.append((label, crawls, score))
                 for attr in ("tp", "fp", "fn"):
                     setattr(total, attr, getattr(total, attr) + getattr(score, attr))
                 total.misses += score.misses
+            if args.outage:
+                outage_with_production_settings(work)
     finally:
         pool.close()
 
@@ -180,6 +253,11 @@ def main() -> None:
         print(f"{label:42} {crawls:>6} {s.tp:>4} {s.fp:>4} {s.fn:>4} {p:>9} {r:>6}")
     for miss in total.misses:
         print("  disagreement:", miss)
+    alerts = [n for n in named if n[1] == "alert"]
+    print(f"labelled alerts whose summary names the listed change: {sum(1 for n in alerts if n[2])}/{len(alerts)}")
+    for pair, label, names, summary in named:
+        mark = {True: "names it", False: "MISSES IT", None: "-"}[names]
+        print(f"  {pair} ({label}, {mark}): {summary or '(no alert)'}")
     print(f"{time.perf_counter() - started:.1f} s")
 
 

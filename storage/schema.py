@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # sqlite-utils costs ~70 ms to import: only an opened Archive needs it (archive.py)
     import sqlite_utils
 
+from .outbox import move_subscribers_out
+
 
 def _run(db: sqlite_utils.Database, script: str) -> None:
     # executescript() would COMMIT behind our back; statements one by one stay inside the migration's transaction.
@@ -354,6 +356,12 @@ def _m009_backfill_answers(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m010_subscribers_apart(db: sqlite_utils.Database) -> None:
+    # Subscribers, their secrets and the outbox move to subscribers.db beside the archive (storage/outbox.py), so
+    # that archive.db can be shared as it is; the events they reference stay here.
+    move_subscribers_out(db)
+
+
 # Append only: a released migration is never edited, a new one is added after it.
 def _m008_structure(db: sqlite_utils.Database) -> None:
     """Document structure (headings, paragraphs, lists, tables as rows and cells) with each extraction, as JSON
@@ -366,7 +374,7 @@ def _m008_structure(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m010_fingerprints_and_indexes(db: sqlite_utils.Database) -> None:
+def _m011_fingerprints_and_indexes(db: sqlite_utils.Database) -> None:
     """Issue 19: each text's fingerprint for filing (`text_fingerprints`, computed by tracker.meaning.identity
     and stored on first use, with the method that made it), "seen in this crawl" by index
     (`fetches(document_id, crawl_id)`), a footprint's plans by index, and versions by date for search's date
@@ -396,7 +404,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m007_footprints,
     _m008_structure,
     _m009_backfill_answers,
-    _m010_fingerprints_and_indexes,
+    _m010_subscribers_apart,
+    _m011_fingerprints_and_indexes,
 ]
 
 

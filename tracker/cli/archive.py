@@ -141,8 +141,9 @@ def diff(
             if version is None or text is None:
                 fail(f"no version {vid} in the archive (see `stp-tracker history DOCUMENT`)")
             found.append((version, text))
+        structures = [archive.version_structure(before), archive.version_structure(after)]
     (v_before, t_before), (v_after, t_after) = found
-    change = diff_texts(t_before, t_after)
+    change = diff_texts(t_before, t_after, before_structure=structures[0], after_structure=structures[1])
     other_document = v_before["document_id"] != v_after["document_id"]
     warning = (f"versions {before} and {after} belong to different documents ({v_before['document_id']} and "
                f"{v_after['document_id']}): figures are not paired across them") if other_document else None
@@ -205,6 +206,9 @@ def terminal_diff(change: Any, *, context: int = 1, colour: bool = True) -> list
     return lines[:-1] if lines else lines
 
 
+SEARCH_SECONDS = 60.0  # SQLite time one command-line search may take (the web app allows 5 s)
+
+
 @app.command()
 def search(
     query: str = typer.Argument(..., help='FTS5 query: words, "a phrase", AND/OR/NOT, prefix*.'),
@@ -223,9 +227,14 @@ def search(
     Example: stp-tracker search '"maternity unit" AND close*' --footprint QF7 --from 2016-01-01
     """
     footprint = footprint_code(footprint)
+    from storage import SearchRefused, SearchTimeout, bounded_search
+
     with open_archive(readonly=True) as archive:
-        rows = archive.search_filtered(query, limit=limit, document_kind=kind, footprint=footprint,
-                                       generation=generation, seen_from=seen_from, seen_to=seen_to)
+        try:
+            rows = bounded_search(archive, query, seconds=SEARCH_SECONDS, limit=limit, document_kind=kind,
+                                  footprint=footprint, generation=generation, seen_from=seen_from, seen_to=seen_to)
+        except (SearchRefused, SearchTimeout) as exc:
+            fail(str(exc), 2)
     if as_json:
         print_json(rows)
         return

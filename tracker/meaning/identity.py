@@ -55,3 +55,9 @@ def unpack(data: bytes) -> frozenset[int]:
     if array("H", [1]).tobytes() != b"\x01\x00":  # pragma: no cover - big-endian machine
         packed.byteswap()
     return frozenset(packed)
+
+
+def words_key(text: str) -> str:
+    """A hash of a text's words in order, case folded: two renditions of one text (a PDF and its DOCX, another
+    producer's page breaks, paragraphs re-flowed) share it; any change of a word does not."""
+    return hashlib.blake2b(" ".join(w.casefold() for w in _WORD.findall(text)).encode(), digest_size=16).hexdigest()
