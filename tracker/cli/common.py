@@ -60,54 +60,106 @@ def fail_plainly(message: str) -> None:
 
 
 class FittedTable:
-    """A table that fits the terminal (80 columns stay readable): when the columns cannot all fit at their minimum
-    widths, those named in `drop` go first, in that order; text columns then fold rather than cut. Cells are plain
-    text (fetched titles and URLs print as written); pass a `rich.text.Text` for a styled cell.
+    """A table that fits the console's width (80 columns stay readable, never one word per line).
 
-    `columns` are (header, options) with rich `Table.add_column` options; `min_width` defaults to the header's.
+    `columns` are (header, options): rich `add_column` options, plus `ratio` for a text column that takes a share
+    of the room left (a column without one is as wide as its widest cell, up to `max_width`), `min_width` below which
+    a text column is not squeezed, and `overflow` ("fold" by default: wrap inside the cell; "ellipsis" keeps each
+    row on one line). When even the minimum widths do not fit, the columns named in `drop` go first, in that order.
+    Cells are plain text (fetched titles and URLs print as written); pass a `rich.text.Text` for a styled cell.
     """
+
+    GAP = 3  # between two columns: padding either side of a blank separator (box.SIMPLE_HEAD)
 
     def __init__(self, console: Console, columns: list[tuple[str, dict[str, Any]]], *, drop: list[str] | tuple = (),
                  title: str | None = None):
-        self.width = console.width
-        options = dict(columns)
-        keep = [name for name, _ in columns]
+        self.width = max(20, console.width)
+        self.title = title
+        self.options = {name: dict(opts) for name, opts in columns}
+        self.headers = [name for name, _ in columns]
+        self.drop = list(drop)
+        self.rows: list[list[Text]] = []
+
+    def add_row(self, *values: Any) -> None:
+        self.rows.append([_cell(v) for v in values])
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def _longest(self, index: int) -> int:
+        cells = [Text(self.headers[index])] + [row[index] for row in self.rows if index < len(row)]
+        return max((len(line) for cell in cells for line in cell.plain.splitlines() or [""]), default=0)
+
+    def widths(self) -> dict[str, int]:
+        """Each kept column's width, in the order shown (dropped columns are absent)."""
+        longest = {name: self._longest(i) for i, name in enumerate(self.headers)}
+        keep = list(self.headers)
+
+        def fixed(name: str) -> int:
+            opts = self.options[name]
+            return min(longest[name], opts.get("max_width") or longest[name])
+
+        def floor(name: str) -> int:
+            opts = self.options[name]
+            if not opts.get("ratio"):
+                return fixed(name)
+            return min(longest[name], max(opts.get("min_width") or 0, len(name)))
 
         def needed(names: list[str]) -> int:
-            return sum(max(options[n].get("min_width") or 0, len(n)) + 3 for n in names)
+            return sum(floor(n) for n in names) + self.GAP * (len(names) - 1)
 
-        for name in drop:
+        for name in self.drop:
             if needed(keep) <= self.width:
                 break
             if name in keep:
                 keep.remove(name)
-        self.columns = keep
-        self.dropped = [name for name, _ in columns if name not in keep]
-        self.table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                           show_edge=False, header_style="bold")
-        for name in keep:
-            opts = dict(options[name])
-            opts.setdefault("min_width", len(name))
-            opts.setdefault("overflow", "fold")
-            self.table.add_column(name, **opts)
-        self.headers = [name for name, _ in columns]
-
-    def add_row(self, *values: Any) -> None:
-        cells = dict(zip(self.headers, values))
-        self.table.add_row(*(_cell(cells.get(name)) for name in self.columns))
-
-    @property
-    def row_count(self) -> int:
-        return self.table.row_count
+        widths = {n: floor(n) for n in keep}
+        flexible = [n for n in keep if self.options[n].get("ratio")]
+        room = self.width - needed(keep)
+        # Share the room by ratio, never past a column's widest cell; what one cannot use goes to the others.
+        while room > 0 and flexible:
+            wanting = [n for n in flexible if widths[n] < longest[n]]
+            if not wanting:
+                break
+            total = sum(self.options[n]["ratio"] for n in wanting)
+            given = 0
+            for n in wanting:
+                share = max(1, room * self.options[n]["ratio"] // total)
+                add = min(share, longest[n] - widths[n], room - given)
+                widths[n] += add
+                given += add
+            if not given:
+                break
+            room -= given
+        return widths
 
     def __rich__(self) -> Table:
-        return self.table
+        widths = self.widths()
+        table = Table(title=self.title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                      header_style="bold", expand=False)
+        for name, width in widths.items():
+            opts = {k: v for k, v in self.options[name].items() if k not in ("ratio", "min_width", "max_width")}
+            opts.setdefault("overflow", "fold")
+            table.add_column(name, width=width, no_wrap=opts.pop("no_wrap", opts["overflow"] == "ellipsis"),
+                             **opts)
+        index = {name: i for i, name in enumerate(self.headers)}
+        for row in self.rows:
+            table.add_row(*(row[index[name]] if index[name] < len(row) else Text("") for name in widths))
+        return table
 
 
 def _cell(value: Any) -> Text:
     if isinstance(value, Text):
         return value
     return Text("" if value is None else str(value))
+
+
+def table_console() -> Console:
+    """Where a listing's table goes (stdout): the terminal's width, or COLUMNS; piped with no COLUMNS, wide (240),
+    so that each row stays on one line for grep."""
+    wide = not sys.stdout.isatty() and not (os.environ.get("COLUMNS") or "").isdigit()
+    return Console(highlight=False, markup=False, soft_wrap=False, width=240 if wide else None)
 
 
 def fitted_table(console: Console, *, columns: list[tuple[str, dict[str, Any]]], drop_first: list[str] | tuple = (),
