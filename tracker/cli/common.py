@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -214,3 +215,92 @@ def subscription_footprints(values: list[str] | None) -> list[str] | None:
     if not codes:
         return codes
     return list(dict.fromkeys(c for code in codes for c in (code, *current_footprints(code))))
+
+
+# -- help text as written -------------------------------------------------------------------------------------
+
+_TYPE_WORDS = {str: "TEXT", int: "INTEGER", float: "NUMBER", bool: "yes|no"}
+_PATH_WORDS = {"file": "FILE", "dir": "FOLDER", "path": "PATH"}
+
+
+def _type_in_words(param: Any, ctx: Any = None) -> str | None:
+    """How --help names an option's value: TEXT, INTEGER, NUMBER, FILE, PATH, a|b|c; nothing for a flag (a
+    repeatable option's help says so in words).
+
+    typer 0.29 shows Python types (`<bool>` for a flag, `<list[str]>`); the help says what to type instead."""
+    from typing import get_args
+
+    if getattr(param, "metavar", None) is not None:
+        return param.metavar
+    if getattr(param, "is_flag", False):
+        return None
+    desc = param.type_descriptor
+    annotation = desc.annotation
+    repeatable = desc.is_list
+    if repeatable:
+        annotation = (get_args(annotation) or (str,))[0]
+    if desc.is_choice and desc.choices is not None:
+        word = "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    elif desc.is_path:
+        word = _PATH_WORDS.get(desc.path_type, "PATH")
+    elif desc.is_datetime:
+        word = "DATE"
+    else:
+        word = _TYPE_WORDS.get(annotation, getattr(annotation, "__name__", "VALUE").upper())
+    if getattr(param, "nargs", 1) != 1:
+        return f"{word}..."
+    return word
+
+
+def plain_help_text() -> None:
+    """--help prints help as written: `[preserve]` and `[crawl.scrapy]` stay (typer renders help as rich markup,
+    which drops any `[word]` as an unknown tag), and values are named in words, not Python types."""
+    import typer.core
+    import typer.rich_utils
+
+    make = typer.rich_utils._make_rich_text
+    if getattr(make, "as_written", False):
+        return
+
+    def as_written(*, text: str, style: str = "", markup_mode: Any) -> Any:
+        if markup_mode == "rich":
+            text = escape(text)
+        return make(text=text, style=style, markup_mode=markup_mode)
+
+    as_written.as_written = True  # type: ignore[attr-defined]
+    typer.rich_utils._make_rich_text = as_written
+    typer.core.TyperOption.display_type_rich = _type_in_words  # type: ignore[method-assign]
+    typer.core.TyperArgument.display_type_rich = _type_in_words  # type: ignore[method-assign]
+
+
+class HeldLogs(logging.Handler):
+    """Log records of one logger held back while a command runs, then let through unless the command printed the
+    same error itself (a library logs a failure for the daemon's log; the command reports it once, as its error)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.logger = logging.getLogger(name)
+        self.records: list[logging.LogRecord] = []
+        self.reported: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def report(self, message: str) -> str:
+        """The command prints `message` itself: a held record saying the same is dropped."""
+        self.reported.append(message)
+        return message
+
+    def __enter__(self) -> HeldLogs:
+        self._propagate = self.logger.propagate
+        self.logger.addHandler(self)
+        self.logger.propagate = False
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.logger.removeHandler(self)
+        self.logger.propagate = self._propagate
+        for record in self.records:
+            text = record.getMessage()
+            if not any(message and message in text for message in self.reported):
+                self.logger.handle(record)
