@@ -469,9 +469,9 @@ def footprints_command(
 
     table = fitted_table(table_console(), columns=[
         ("code", {"no_wrap": True}), ("name", {"ratio": 3, "min_width": 24}), ("2016 name", {"ratio": 2, "min_width": 16}),
-        ("type", {"ratio": 1, "min_width": 8}), ("successor", {"ratio": 1, "min_width": 9}),
+        ("type", {"ratio": 1, "min_width": 18}), ("successor", {"ratio": 1, "min_width": 9}),
         ("publishers", {"justify": "right"}), ("councils", {"justify": "right"}),
-    ], drop_first=["2016 name", "successor", "publishers", "councils"])
+    ], drop_first=["2016 name", "successor", "councils", "publishers"])
     for r in rows:
         table.add_row(r["code"], r["name"], r["stp_2016_name"] or "-", ", ".join(r["types"]),
                       ", ".join(r["successors"]) or "-", str(r["publishers"]), str(r["councils"]))
