@@ -17,6 +17,7 @@ from typing import Any
 
 from storage import Archive, ArchiveError
 from tracker import copy_footprint_names
+from tracker import ConfigError, check_config
 from tracker.daemon.errors import HEARTBEAT_KEY, STATE_PREFIX, DaemonError, T
 from tracker.daemon.lock import DaemonLock
 from tracker.daemon.logs import note
@@ -82,6 +83,10 @@ class Daemon:
 
     async def start(self, *, schedule: bool = True) -> None:
         """Lock the home, open the archive, recover from a crash, and (daemon mode) schedule every source."""
+        try:
+            check_config(self.home)  # every table: a bad value in any of them refuses to start, in one line
+        except ConfigError as exc:
+            raise DaemonError(str(exc)) from None
         self._stop = asyncio.Event()
         self._slots = asyncio.Semaphore(self.settings.max_parallel_crawls)
         self._lock.acquire()
@@ -452,27 +457,17 @@ class Daemon:
             note("extraction workers stopped while idle")
 
     def _load_alerts(self) -> None:
-        """alerts.enqueue_new_events / deliver_pending with the [alerts] settings."""
+        """alerts.enqueue_new_events / deliver_pending with the [alerts] settings (checked before the start)."""
         import alerts
 
-        enqueue, deliver = alerts.enqueue_new_events, alerts.deliver_pending
-        try:
-            settings = alerts.AlertSettings.from_home(self.home)
-        except Exception as exc:  # a wrong [alerts] table: say so, keep crawling
-            note("alert settings cannot be read: nothing will be sent", logging.ERROR, reason=str(exc))
-            return
-        self._alerts = (enqueue, deliver, settings)
+        from tracker import alert_settings
+
+        self._alerts = (alerts.enqueue_new_events, alerts.deliver_pending, alert_settings(self.home))
 
     def _load_preserve(self) -> None:
-        from tracker import ConfigError
         from tracker.webarchives import PreserveConfig
 
-        try:
-            config = PreserveConfig.load(self.home)
-        except ConfigError as exc:  # say so, keep crawling
-            note("preservation settings cannot be read: nothing will be sent to Save Page Now", logging.ERROR,
-                 reason=str(exc))
-            return
+        config = PreserveConfig.load(self.home)  # checked before the start
         self._preserve = config if config.enabled else None
 
     def _preserve_round(self, archive: Archive) -> None:
