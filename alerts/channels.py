@@ -52,11 +52,29 @@ def _scrub(text: str, address: str, shown: str) -> str:
     return text
 
 
-class Channel:
-    """A way to send a message to one kind of address. Subclasses set `name` and implement the methods below."""
+# kind -> class, in definition order: the first that accepts an address handles it (webhook before apprise for
+# http(s) URLs).
+CHANNELS: dict[str, type[Channel]] = {}
 
-    name: ClassVar[str] = ""
+
+class Channel:
+    """A way to send a message to one kind of address: a subclass with a `kind` registers itself in CHANNELS.
+
+    Adding a channel is adding a subclass with `kind` (its name), a one-line docstring (its help, listed by
+    `stp-tracker sources kinds`) and the methods below. CHANNELS are tried in definition order."""
+
+    kind: ClassVar[str] = ""
     needs_confirmation: ClassVar[bool] = False  # double opt-in before anything but the confirmation is sent
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            CHANNELS[cls.kind] = cls
+
+    @classmethod
+    def help(cls) -> str:
+        """The one-line docstring: what users read about this channel."""
+        return (cls.__doc__ or "").strip().splitlines()[0]
 
     def __init__(self, settings: AlertSettings):
         self.settings = settings
@@ -87,7 +105,7 @@ MAIL_POLICY = email_policy.default.clone(max_line_length=998)
 class EmailChannel(Channel):
     """Email through the configured SMTP server (multipart text + HTML, one-click unsubscribe headers)."""
 
-    name = "email"
+    kind = "email"
     needs_confirmation = True
 
     @classmethod
@@ -159,9 +177,11 @@ class EmailChannel(Channel):
 
 
 class WebhookChannel(Channel):
-    """An HTTPS POST of the event JSON, signed with HMAC-SHA256 (X-STP-Signature); http:// only where private targets are allowed."""
+    """An HTTPS POST of the event JSON, signed with HMAC-SHA256 (X-STP-Signature)."""
 
-    name = "webhook"
+    # http:// only where private targets are allowed (AlertSettings.allow_private_targets).
+
+    kind = "webhook"
 
     @classmethod
     def accepts(cls, address: str) -> bool:
@@ -189,15 +209,16 @@ class WebhookChannel(Channel):
         body = json.dumps(message.payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
         timestamp = int(time.time())
         headers = {
+            **message.headers,
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "stp-tracker-alerts/1",
             signing.TIMESTAMP_HEADER: str(timestamp),
             signing.DELIVERY_HEADER: message.ref,
             signing.EVENT_HEADER: message.kind,
-            **message.headers,
         }
         if secret:
-            headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body)
+            headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body, delivery=message.ref,
+                                                             event=message.kind)
         where = self.redact(address)
         session = requests.Session()
         session.trust_env = False  # an environment proxy would resolve the host for us, past the SSRF check
@@ -248,7 +269,7 @@ _UNGUARDED = {
 class AppriseChannel(Channel):
     """Any apprise URL (slack://, matrix://, tgram://, discord://, ntfy://, msteams://, json://, ...)."""
 
-    name = "apprise"
+    kind = "apprise"
 
     @staticmethod
     def _plugin(address: str):  # type: ignore[no-untyped-def]
@@ -345,15 +366,11 @@ class AppriseChannel(Channel):
         return address.split("://", 1)[0] + "://…"
 
 
-# Tried in order: the first that accepts an address handles it (webhook before apprise for http(s) URLs).
-CHANNELS: list[type[Channel]] = [EmailChannel, WebhookChannel, AppriseChannel]
-
-
-def channel_class(name: str) -> type[Channel]:
-    for cls in CHANNELS:
-        if cls.name == name:
-            return cls
-    raise KeyError(f"no alert channel called {name!r}; known: {[c.name for c in CHANNELS]}")
+def channel_class(kind: str) -> type[Channel]:
+    try:
+        return CHANNELS[kind]
+    except KeyError:
+        raise KeyError(f"no alert channel called {kind!r}; known: {list(CHANNELS)}") from None
 
 
 def channel_for(address: str, settings: AlertSettings | None = None) -> Channel:
@@ -361,7 +378,7 @@ def channel_for(address: str, settings: AlertSettings | None = None) -> Channel:
     settings = settings or AlertSettings()
     if not address or not address.strip():
         raise AddressError("empty address: give an email address, a webhook URL (https://...) or an apprise URL")
-    for cls in CHANNELS:
+    for cls in CHANNELS.values():
         if cls.accepts(address):
             return cls(settings)
     raise AddressError(

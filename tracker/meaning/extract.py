@@ -3,7 +3,8 @@
 ``extract()`` never raises on bad input: every failure is an ``Extraction`` whose status and error say what
 happened and what would fix it. It is a plain top-level function with picklable arguments and result, so it
 runs in a ``ProcessPoolExecutor`` (PDFium is not thread-safe: extract PDFs in processes, never in threads).
-Adding a format is adding an ``Extractor`` subclass with ``kinds``, ``name`` and ``version``.
+Adding a format is adding an ``Extractor`` subclass with ``kind`` (its name), ``reads`` (the sniffed kinds it
+takes), ``version`` and a one-line docstring (its help in ``stp-tracker sources kinds``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class Limits:
     max_unzipped: int = 200 * MB  # total declared uncompressed size of a DOCX/XLSX
     max_zip_ratio: int = 200  # uncompressed:compressed, checked on members over 1 MB
     max_cells: int = 2_000_000  # spreadsheet cells read
+    max_ocr_pages: int = 200  # scanned PDF pages read by OCR (Tesseract); 0 turns OCR off
+    ocr_page_seconds: float = 60.0  # Tesseract's time limit per page
 
 
 @dataclass(frozen=True)
@@ -86,34 +89,39 @@ def _lib_version(dist: str) -> str:
 
 
 class Extractor:
-    """Base of the registry: a subclass with ``kinds`` registers itself, in definition order."""
+    """Base of the registry: a subclass with a ``kind`` registers itself in ``EXTRACTORS``, in definition order."""
 
-    kinds: ClassVar[tuple[str, ...]] = ()
-    name: ClassVar[str] = "base"
+    kind: ClassVar[str] = ""  # the format's name, recorded as the extraction's `extractor`
+    reads: ClassVar[tuple[str, ...]] = ()  # the sniffed kinds (Source.kind) it takes
     version: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.kinds:
-            EXTRACTORS.append(cls)
+        if cls.kind:
+            EXTRACTORS[cls.kind] = cls
+
+    @classmethod
+    def help(cls) -> str:
+        """The one-line docstring: what users read about this format."""
+        return (cls.__doc__ or "").strip().splitlines()[0]
 
     @classmethod
     def matches(cls, source: Source) -> bool:
-        return source.kind in cls.kinds
+        return source.kind in cls.reads
 
     def extract(self, source: Source) -> Extraction:
         raise NotImplementedError
 
     def result(self, status: str, text: str = "", **kwargs: object) -> Extraction:
-        return Extraction(status=status, extractor=self.name, extractor_version=self.version, text=text, **kwargs)  # type: ignore[arg-type]
+        return Extraction(status=status, extractor=self.kind, extractor_version=self.version, text=text, **kwargs)  # type: ignore[arg-type]
 
 
-EXTRACTORS: list[type[Extractor]] = []
+EXTRACTORS: dict[str, type[Extractor]] = {}  # kind -> class, tried in definition order
 
 
 def extractor_for(source: Source) -> Extractor:
     """The first registered extractor that matches the source (there is always one: ``UnsupportedExtractor``)."""
-    for cls in EXTRACTORS:
+    for cls in EXTRACTORS.values():
         if cls.matches(source):
             return cls()
     return UnsupportedExtractor()
@@ -264,8 +272,8 @@ def _pdf_truncated(data: bytes) -> bool:
 class PdfExtractor(Extractor):
     """PDF text with pypdfium2, pypdf as fallback; flags scans (no text layer) and truncated files."""
 
-    kinds = ("pdf",)
-    name = "pdf"
+    kind = "pdf"
+    reads = ("pdf",)
     version = f"{_lib_version('pypdfium2')}+{_lib_version('pypdf')};norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -334,19 +342,76 @@ class PdfExtractor(Extractor):
             title = (doc.get_metadata_dict().get("Title") or "").strip() or None  # type: ignore[attr-defined]
         except Exception:  # metadata is optional; a broken Info dictionary must not lose the text
             pass
-        result = self._finish(source, texts, title, image_pages, page_errors, primary=True)
+        ocr = self._ocr(doc, image_pages, texts, blocks, source) if image_pages else None
+        unread = [p for p in image_pages if not (ocr and p in ocr.get("pages", []))]
+        result = self._finish(source, texts, title, unread, page_errors, primary=True, ocr=ocr)
         if result.text:
-            result.structure = layout.structure("pdf", [] if structure_error else blocks, pages=n)
+            blocks.sort(key=lambda b: b["page"])
+            result.structure = layout.structure("ocr" if ocr and ocr.get("pages") and len(ocr["pages"]) == n else "pdf",
+                                                [] if structure_error else blocks, pages=n)
             if structure_error:
                 result.meta["structure_error"] = structure_error
         return result
 
+    def _ocr(self, doc: object, image_pages: list[int], texts: list[str], blocks: list[dict],
+             source: Source) -> dict[str, object]:
+        """Read pages that are only images with Tesseract: their text goes into `texts`, their paragraphs into
+        `blocks` (marked "ocr" with a confidence). Returns what was done, for meta["ocr"]."""
+        from tracker.meaning.ocr import INSTALL_HINT, OcrError, ocr_page, tesseract, tesseract_version
+
+        path = tesseract()
+        if path is None:
+            return {"error": f"Tesseract is not installed: {INSTALL_HINT}"}
+        if source.limits.max_ocr_pages <= 0:
+            return {"error": "OCR is turned off (Limits.max_ocr_pages = 0)"}
+        done: list[int] = []
+        confidences: list[tuple[float, int]] = []
+        errors: dict[int, str] = {}
+        for number in image_pages[: source.limits.max_ocr_pages]:
+            page = doc[number - 1]  # type: ignore[index]
+            try:
+                read = ocr_page(page, path, timeout=source.limits.ocr_page_seconds)
+            except OcrError as exc:
+                errors[number] = str(exc)
+                continue
+            finally:
+                page.close()
+            if not read.words:
+                continue
+            texts[number - 1] = read.text
+            done.append(number)
+            confidences.append((read.confidence, read.words))
+            for paragraph in read.paragraphs:
+                text = " ".join(normalise_text(paragraph).split())
+                if text:
+                    blocks.append({"type": "paragraph", "page": number, "text": text, "ocr": True,
+                                   "confidence": read.confidence})
+        info: dict[str, object] = {"engine": tesseract_version(path), "pages": done}
+        if confidences:
+            words = sum(w for _, w in confidences)
+            info["confidence"] = round(sum(c * w for c, w in confidences) / words, 1)
+        if errors:
+            info["errors"] = {str(k): v for k, v in errors.items()}
+        if len(image_pages) > source.limits.max_ocr_pages:
+            info["capped"] = source.limits.max_ocr_pages
+        return info
+
     def _finish(self, source: Source, texts: list[str], title: str | None, image_pages: list[int],
-                page_errors: list[int], primary: bool, primary_error: str | None = None) -> Extraction:
+                page_errors: list[int], primary: bool, primary_error: str | None = None,
+                ocr: dict[str, object] | None = None) -> Extraction:
         n = len(texts)
         visible = sum(len("".join(t.split())) for t in texts)
         meta: dict[str, object] = {"format": "pdf", "parser": "pypdfium2" if primary else "pypdf"}
         flags: list[str] = []
+        hint = "OCR it to track its text"
+        if ocr is not None:
+            meta["ocr"] = ocr
+            if ocr.get("pages"):
+                flags.append("ocr")
+            if ocr.get("error"):
+                hint = str(ocr["error"])
+            elif not ocr.get("pages"):
+                hint = "OCR found no words in it" + (f" ({'; '.join(ocr['errors'].values())})" if ocr.get("errors") else "")
         if primary_error:
             meta["primary_error"] = primary_error
             flags.append("fallback_parser")
@@ -356,7 +421,7 @@ class PdfExtractor(Extractor):
         if image_pages and visible < 3 * n:
             return self.result(
                 "no_text_layer", title=title, pages=n, flags=flags, meta=meta,
-                error=f"PDF has {n} page(s) of images and no text layer (a scan?): {source.label}; OCR it to track its text",
+                error=f"PDF has {n} page(s) of images and no text layer (a scan?): {source.label}; {hint}",
             )
         text, offsets = normalise_pages(texts)
         if not text:
@@ -556,8 +621,8 @@ class _DocxWalker:
 class DocxExtractor(Extractor):
     """DOCX body text read from the XML, with tracked insertions and deletions (python-docx drops them)."""
 
-    kinds = ("docx",)
-    name = "docx"
+    kind = "docx"
+    reads = ("docx",)
     version = f"{_lib_version('lxml')};norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -600,8 +665,8 @@ def _cell_text(value: object) -> str:
 class XlsxExtractor(Extractor):
     """XLSX cell values with openpyxl (read-only, cached values): a "Sheet: <name>" heading, then rows."""
 
-    kinds = ("xlsx",)
-    name = "xlsx"
+    kind = "xlsx"
+    reads = ("xlsx",)
     version = f"{_lib_version('openpyxl')};norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -659,8 +724,8 @@ class XlsxExtractor(Extractor):
 class LegacyOfficeExtractor(Extractor):
     """OLE2 files: password-protected DOCX/XLSX ("encrypted") and old binary .doc/.xls ("unsupported")."""
 
-    kinds = ("ole2",)
-    name = "ole2"
+    kind = "ole2"
+    reads = ("ole2",)
     version = "1"
 
     def extract(self, source: Source) -> Extraction:
@@ -775,11 +840,12 @@ def _trafilatura_blocks(html: str, url: str | None) -> list[dict]:
 
 
 class HtmlExtractor(Extractor):
-    """HTML main text with trafilatura (favor_precision, tables kept), BeautifulSoup as fallback, or the text
-    of one element chosen by a per-source CSS selector."""
+    """HTML main text with trafilatura, BeautifulSoup as fallback, or one element chosen by a CSS selector."""
 
-    kinds = ("html",)
-    name = "html"
+    # trafilatura with favor_precision and tables kept; the selector is the source's `css_selector`.
+
+    kind = "html"
+    reads = ("html",)
     version = f"{_lib_version('trafilatura')}+{_lib_version('beautifulsoup4')};norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -842,8 +908,8 @@ class HtmlExtractor(Extractor):
 class TextExtractor(Extractor):
     """Plain text, decoded robustly (declared charset, UTF-8, replacement characters)."""
 
-    kinds = ("text",)
-    name = "text"
+    kind = "text"
+    reads = ("text",)
     version = f"1;norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -858,8 +924,8 @@ class TextExtractor(Extractor):
 class UnsupportedExtractor(Extractor):
     """Anything else (other zip files, XML, binary data): recorded as unsupported, with what it looked like."""
 
-    kinds = ("zip", "xml", "binary")
-    name = "unsupported"
+    kind = "unsupported"
+    reads = ("zip", "xml", "binary")
     version = "1"
 
     def extract(self, source: Source) -> Extraction:
