@@ -24,7 +24,7 @@ from .delivery import (
 from .feeds import atom_feed, entry_id, feed_xml, write_feed
 from .netguard import RefusedTarget
 from .render import Message
-from .settings import DEFAULT_BASE_URL, AlertsConfigError, AlertSettings
+from .settings import DEFAULT_BASE_URL, AlertSettings
 from .signing import sign, verify
 from .subscriptions import SubscribeResult, Subscription, confirm, subscribe, subscriptions, unsubscribe
 
@@ -32,7 +32,6 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "AddressError",
     "AlertSettings",
-    "AlertsConfigError",
     "AppriseChannel",
     "CHANNELS",
     "Channel",

@@ -1,25 +1,13 @@
-"""How alerts are sent: the `[alerts]` table of `<home>/config.toml`, overridden by STP_TRACKER_* variables."""
+"""How alerts are sent: the `[alerts]` table of `<home>/config.toml`, overridden by STP_TRACKER_* variables.
+
+The table is read by the application's one settings loader (`tracker.config.alert_settings`): alerts imports only
+storage, so this module holds the settings and their rules (`check`), not the reading of config.toml."""
 
 from __future__ import annotations
 
-import os
-import tomllib
-from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
 
 DEFAULT_BASE_URL = "http://localhost:8000"
-ENV_PREFIX = "STP_TRACKER_"
-
-
-class AlertsConfigError(Exception):
-    """The alerts configuration cannot be read: names the file or variable and the fix."""
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass
@@ -48,51 +36,12 @@ class AlertSettings:
     def link_base(self) -> str:
         return self.base_url.rstrip("/")
 
-    @classmethod
-    def from_home(cls, home: str | os.PathLike[str] | None, environ: dict[str, str] | None = None) -> AlertSettings:
-        """Read `[alerts]` from `<home>/config.toml` (if present), then apply STP_TRACKER_* overrides."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        path = Path(home) / "config.toml" if home is not None else None
-        if path is not None and path.exists():
-            try:
-                table = tomllib.loads(path.read_text(encoding="utf-8")).get("alerts", {})
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-                raise AlertsConfigError(f"cannot read {path}: {exc}; fix the file or remove it") from None
-            if not isinstance(table, dict):
-                raise AlertsConfigError(f"{path}: [alerts] must be a table")
-            values.update(table)
-        names = {f.name for f in fields(cls)}
-        for name in names:
-            variable = ENV_PREFIX + name.upper()
-            if env.get(variable, "") != "":
-                values[name] = env[variable]
-        unknown = set(values) - names
-        if unknown:
-            raise AlertsConfigError(
-                f"{path}: unknown [alerts] settings {sorted(unknown)}; known: {sorted(names)}"
-            )
-        return cls._coerce(values, path)
-
-    @classmethod
-    def _coerce(cls, values: dict[str, Any], path: Path | None) -> AlertSettings:
-        kwargs: dict[str, Any] = {}
-        for name, value in values.items():
-            try:
-                if name in {"smtp_starttls", "smtp_ssl", "allow_private_targets"}:
-                    kwargs[name] = _truthy(value)
-                elif name == "smtp_port":
-                    kwargs[name] = int(value)
-                elif name in {"smtp_timeout", "http_timeout"}:
-                    kwargs[name] = float(value)
-                else:
-                    kwargs[name] = None if value is None else str(value)
-            except (TypeError, ValueError):
-                raise AlertsConfigError(
-                    f"alerts setting {name} = {value!r} is not valid (in {path or 'the environment'} "
-                    f"or {ENV_PREFIX}{name.upper()})"
-                ) from None
-        settings = cls(**kwargs)
-        if not settings.base_url.startswith(("http://", "https://")):
-            raise AlertsConfigError(f"alerts base_url must start with http:// or https://, not {settings.base_url!r}")
-        return settings
+    def check(self) -> None:
+        """ValueError naming a setting that cannot work (called by the settings loader, tracker.config)."""
+        if self.smtp_port is not None and not 0 < self.smtp_port < 65536:
+            raise ValueError("smtp_port: must be a port number, 1 to 65535")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url: must start with http:// or https://, not {self.base_url[:60]!r}")
+        for name in ("smtp_timeout", "http_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be a number of seconds > 0")

@@ -110,6 +110,43 @@ def run_pairs(shared: Path, pool: ExtractionPool, score: Score, work: Path) -> i
     return len(PAIRS) * 3
 
 
+# What each alert's summary must name, written from labels.csv's "what changed" column (any one term of each
+# pair is enough: a yardstick for "the summary names the change", not a rule the code knows about).
+PAIR_NAMES = {
+    "P01": ["2,002,563", "1,283,493"],  # total cash limit / GET capital figures
+    "P04": ["22,472.6", "-90,557.8"],  # pay line / savings, income & grant total
+    "P06": ["12,600", "Community Wardens", "262.5"],
+    "P09": ["£269.7m", "£6.8m", "Employer NI"],
+    "P25": ["ADOPT"],
+    "P29": ["1,531,279.8", "4,685.8"],
+}
+
+
+def run_labelled_pairs(shared: Path, pool: ExtractionPool, score: Score, work: Path, named: list) -> int:
+    """../shared/corpus/pairs: each pair as two crawls of one URL; the verdict against labels.csv, and whether
+    the alert's summary names the labelled change (printed)."""
+    import csv
+
+    folder = shared / "corpus" / "pairs"
+    rows = list(csv.DictReader((folder / "labels.csv").open()))
+    for row in rows:
+        archive = Archive(work / f"labelled-{row['pair']}")
+        replayer = Replayer(archive, "kent-cc", official=True, kind="page", pool=pool)
+        url = "https://democracy.kent.gov.uk/documents/s1/paper.pdf"
+        replayer.crawl([Capture("https://democracy.kent.gov.uk/", b"<html><body>Papers</body></html>", "text/html",
+                                kind="page")])
+        replayer.crawl([Capture(url, (folder / row["file_a"]).read_bytes())])
+        events = replayer.crawl([Capture(url, (folder / row["file_b"]).read_bytes())])
+        expected = ["revised"] if row["label"] == "alert" else []
+        score.add(row["pair"], expected, alerting(events))
+        summary = next((e.summary for e in events if e.alert), "")
+        terms = PAIR_NAMES.get(row["pair"], [])
+        names = bool(summary) and any(t.lower() in summary.lower() for t in terms) if terms else None
+        named.append((row["pair"], row["label"], names, summary))
+        archive.close()
+    return len(rows) * 3
+
+
 def run_story(pool: ExtractionPool, score: Score, work: Path) -> int:
     """The scenario test's story (tests/test_scenario.py), replayed without HTTP: council, official and campaign."""
     archive = Archive(work / "story")
@@ -153,12 +190,15 @@ def main() -> None:
     pool = ExtractionPool(workers=2)
     started = time.perf_counter()
     rows = []
+    named: list = []
     total = Score()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             for label, run in (("NHS page series (12 pages, 72 crawls)", lambda s: run_series(args.shared, pool, s, work)),
                                ("Kent council PDF pairs", lambda s: run_pairs(args.shared, pool, s, work)),
+                               ("labelled pairs (corpus/pairs, 13)",
+                                lambda s: run_labelled_pairs(args.shared, pool, s, work, named)),
                                ("plan story (leak .. reinstatement)", lambda s: run_story(pool, s, work))):
                 score = Score()
                 crawls = run(score)
@@ -180,6 +220,11 @@ def main() -> None:
         print(f"{label:42} {crawls:>6} {s.tp:>4} {s.fp:>4} {s.fn:>4} {p:>9} {r:>6}")
     for miss in total.misses:
         print("  disagreement:", miss)
+    alerts = [n for n in named if n[1] == "alert"]
+    print(f"labelled alerts whose summary names the listed change: {sum(1 for n in alerts if n[2])}/{len(alerts)}")
+    for pair, label, names, summary in named:
+        mark = {True: "names it", False: "MISSES IT", None: "-"}[names]
+        print(f"  {pair} ({label}, {mark}): {summary or '(no alert)'}")
     print(f"{time.perf_counter() - started:.1f} s")
 
 

@@ -17,6 +17,7 @@ _EXPORTS = {
     "SourceError": "crawler.sources",
     "committee_options": "crawler.spiders.moderngov",
     "crawl_once": "crawler.runner",
+    "crawl_verdict": "crawler.runner",
     "fast_test_settings": "crawler.settings",
     "host_of": "crawler.sources",
     "load_sources": "crawler.sources",

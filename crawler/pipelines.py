@@ -35,6 +35,7 @@ class SourceStats:
     error_counts: Counter = field(default_factory=Counter)
     first_http_error: str | None = None
     archive_error: str | None = None  # a fetch could not be recorded (disk full, read-only home): the source stopped
+    closed_reason: str | None = None  # why Scrapy closed the source's spider (closespider_timeout: out of budget)
     problem: str | None = None  # the spider's own verdict when answers came but led nowhere ("no meetings found: ...")
     stopped_early: str | None = None  # every answer was a 5xx or none: the spider stopped (crawler/spiders/base.py)
 

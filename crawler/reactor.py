@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+BOUNDED_RESOLVER = "crawler.resolver.BoundedResolver"
 T = TypeVar("T")
 
 
@@ -15,6 +16,7 @@ class ReactorError(Exception):
 
 
 _used = False
+_resolver_key: tuple | None = None
 
 
 def install_asyncio_reactor() -> None:
@@ -26,6 +28,39 @@ def install_asyncio_reactor() -> None:
     elif not is_asyncio_reactor_installed():
         raise ReactorError("another Twisted reactor is installed: crawls need the asyncio reactor "
                            "(was something like APScheduler's TwistedScheduler imported first?)")
+
+
+def install_resolver(settings: Any) -> None:
+    """What Scrapy's CrawlerProcess does when it starts the reactor, and AsyncCrawlerRunner does not: install the
+    DNS resolver named by TWISTED_DNS_RESOLVER (or the older DNS_RESOLVER, if set on its own), built from these
+    settings so that DNS_TIMEOUT and DNSCACHE_* apply, and size the reactor's thread pool
+    (REACTOR_THREADPOOL_MAXSIZE). Without it every lookup goes to Twisted's default resolver, with no timeout.
+
+    `settings` is a Scrapy `Settings` (or a dict of them). Installed again only when these settings change, so that
+    crawls running side by side share one resolver and what it has learnt.
+    """
+    global _resolver_key
+    from scrapy.settings import Settings
+    from scrapy.utils.misc import build_from_crawler, load_object
+    from twisted.internet import reactor
+
+    raw = dict(settings) if not isinstance(settings, Settings) else {}
+    older = raw.pop("DNS_RESOLVER", None)  # read from the dict: Scrapy warns on every read of the old name
+    if not isinstance(settings, Settings):
+        settings = Settings(raw)
+    path = settings.get("TWISTED_DNS_RESOLVER")
+    defaults = {"scrapy.resolver.CachingThreadedResolver", BOUNDED_RESOLVER}
+    if older and older not in defaults and (not path or path in defaults):
+        path = older  # set on its own in [crawl.scrapy]: the operator means it
+    key = (path, *(str(settings.get(name)) for name in
+                   ("DNS_TIMEOUT", "DNSCACHE_ENABLED", "DNSCACHE_SIZE", "DNS_FAILURE_TTL")))
+    if key == _resolver_key:
+        return
+    holder = type("ResolverSettings", (), {"settings": settings})()  # all a resolver's from_crawler reads
+    resolver = build_from_crawler(load_object(path), holder, reactor=reactor)  # type: ignore[arg-type]
+    resolver.install_on_reactor()
+    reactor.getThreadPool().adjustPoolsize(maxthreads=settings.getint("REACTOR_THREADPOOL_MAXSIZE", 10))  # type: ignore[attr-defined]
+    _resolver_key = key
 
 
 def run_on_reactor(main: Callable[[], Awaitable[T]], *, stop_on_signals: bool = False) -> T:
@@ -42,7 +77,7 @@ def run_on_reactor(main: Callable[[], Awaitable[T]], *, stop_on_signals: bool = 
     from twisted.internet.error import ReactorNotRunning
 
     if _used or reactor.running:  # type: ignore[attr-defined]
-        raise ReactorError("the reactor has already run in this process (Twisted's reactor cannot restart): "
+        raise ReactorError("the reactor runs once per process and has already run (Twisted's reactor cannot restart): "
                            "run several sources in one call, or await run_crawl() inside the running reactor")
     _used = True
     outcome: dict[str, Any] = {}

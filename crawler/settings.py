@@ -24,6 +24,12 @@ def user_agent(contact: str | None = None) -> str:
     return f"{ROBOTS_AGENT}/{version()} (+{contact})"
 
 
+def _retry_exceptions() -> list[Any]:
+    from scrapy.settings import default_settings
+
+    return [e for e in default_settings.RETRY_EXCEPTIONS if not str(e).endswith("CannotResolveHostError")]
+
+
 def crawl_settings(**overrides: Any) -> dict[str, Any]:
     """The Scrapy settings of a crawl; keyword arguments (Scrapy setting names) override any of them."""
     settings: dict[str, Any] = {
@@ -44,14 +50,25 @@ def crawl_settings(**overrides: Any) -> dict[str, Any]:
         "COOKIES_ENABLED": False,
         # Limits: every one of them ends as a recorded error, never a silent drop.
         "DOWNLOAD_TIMEOUT": 30,
-        "DNS_TIMEOUT": 20,
+        # DNS: installed by crawler.reactor.install_resolver (AsyncCrawlerRunner installs none); each lookup gives up
+        # after DNS_TIMEOUT, and a name that failed fails again at once for DNS_FAILURE_TTL seconds (ours).
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.BoundedResolver",
+        "DNS_TIMEOUT": 10,
+        "DNS_FAILURE_TTL": 120,
+        # A source's crawl has a wall-clock budget: Scrapy's CloseSpider closes it (reason closespider_timeout),
+        # what was fetched is kept and the summary says it was cut short.
+        "CLOSESPIDER_TIMEOUT": 4 * 3600,
         "DOWNLOAD_MAXSIZE": 100_000_000,
         "DOWNLOAD_WARNSIZE": 30_000_000,
         "REDIRECT_MAX_TIMES": 10,
         "RETRY_ENABLED": True,
         "RETRY_TIMES": 2,
-        "RETRY_GIVE_UP_LOG_LEVEL": "WARNING",  # the failure is recorded in the archive and the crawl summary
+        # The failure is recorded in the archive and logged once by the spider (source, URL, cause): not here too.
+        "RETRY_GIVE_UP_LOG_LEVEL": "DEBUG",
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524],  # never a 4xx: a 404 is an answer, not a hiccup
+        # Scrapy's list less the DNS failure: the resolver remembers a failed name for DNS_FAILURE_TTL, so a retry
+        # would fail at once, after waiting its turn behind the politeness delays.
+        "RETRY_EXCEPTIONS": _retry_exceptions(),
         # Every status reaches the spider, so that a 404, 403 or 5xx is recorded like any other response.
         "HTTPERROR_ALLOW_ALL": True,
         # No remote consoles: the telnet console and Scrapy 2.19's RemoteControl run code sent to a port.

@@ -6,6 +6,7 @@ import pytest
 
 import alerts
 from alerts.subscriptions import Subscription
+from tracker import ConfigError, alert_settings
 
 
 def test_public_api_is_exactly_all():
@@ -20,27 +21,30 @@ def test_settings_from_config_and_environment(tmp_path):
     (tmp_path / "config.toml").write_text(
         '[alerts]\nsmtp_host = "mail.example.org"\nsmtp_starttls = true\nsmtp_user = "u"\n'
         'smtp_password = "hunter2"\nbase_url = "https://tracker.example.org/"\n', encoding="utf-8")
-    settings = alerts.AlertSettings.from_home(tmp_path, environ={})
+    settings = alert_settings(tmp_path, environ={})
     assert (settings.smtp_host, settings.port, settings.smtp_starttls) == ("mail.example.org", 587, True)
     assert settings.link_base == "https://tracker.example.org"
     assert "hunter2" not in repr(settings)
-    overridden = alerts.AlertSettings.from_home(tmp_path, environ={
+    overridden = alert_settings(tmp_path, environ={
         "STP_TRACKER_SMTP_HOST": "127.0.0.1", "STP_TRACKER_SMTP_PORT": "2525",
         "STP_TRACKER_ALLOW_PRIVATE_TARGETS": "1"})
     assert (overridden.smtp_host, overridden.port, overridden.allow_private_targets) == ("127.0.0.1", 2525, True)
-    assert alerts.AlertSettings.from_home(tmp_path / "nowhere", environ={}).base_url == "http://localhost:8000"
+    assert alert_settings(tmp_path / "nowhere", environ={}).base_url == "http://localhost:8000"
 
 
 @pytest.mark.parametrize("text, message", [
     ("[alerts]\nsmtp_port = 'x'\n", "smtp_port"),
     ("[alerts]\nsmtp_hots = 'x'\n", "unknown"),
-    ("[alerts\n", "cannot read"),
+    ("[alerts\n", "not valid TOML"),
+    ("[alerts]\nsmtp_port = 'not-a-port'\n", "smtp_port: expected a whole number"),
+    ("[alerts]\nsmtp_port = 70000\n", "smtp_port: must be a port number"),
+    ("[alerts]\nsmtp_starttls = 'yes'\n", "smtp_starttls: expected true or false"),
     ("[alerts]\nbase_url = 'ftp://x'\n", "base_url"),
 ])
 def test_bad_settings_name_the_problem(tmp_path, text, message):
     (tmp_path / "config.toml").write_text(text, encoding="utf-8")
-    with pytest.raises(alerts.AlertsConfigError, match=message):
-        alerts.AlertSettings.from_home(tmp_path, environ={})
+    with pytest.raises(ConfigError, match=message):
+        alert_settings(tmp_path, environ={})
 
 
 EVENT = {

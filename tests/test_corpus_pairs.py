@@ -124,3 +124,46 @@ def test_bot_block_months_are_not_a_withdrawal(tmp_path, pool):
 def test_boilerplate_only_changes_are_not_events(tmp_path, pool, name):
     outcome = replay_series(tmp_path, pool, name)
     assert sum(outcome.values(), []) == [], outcome
+
+
+PAIRS = CORPUS / "pairs"
+
+
+def labelled_pairs():
+    import csv
+
+    if not (PAIRS / "labels.csv").is_file():
+        return []
+    return list(csv.DictReader((PAIRS / "labels.csv").open()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", labelled_pairs(), ids=lambda r: r["pair"])
+def test_labelled_pair_verdict(tmp_path, pool, row):
+    """../shared/corpus/pairs/labels.csv: alert or not, for the same paper seen twice at one URL."""
+    _, _, second = replay_pair(tmp_path, pool, PAIRS / row["file_a"], PAIRS / row["file_b"], kind="page")
+    expected = ["revised"] if row["label"] == "alert" else []
+    assert alerting(second) == expected, [e.summary for e in second]
+    for event in second:
+        summary = event.summary.split(". ", 1)[-1]
+        assert len(summary) < 300 and "changed from" not in summary
+
+
+def test_paper_republished_in_a_moderngov_pack_is_not_an_alert_and_recommendation_change_is_named(tmp_path, pool):
+    _, _, packed = replay_pair(tmp_path / "p22", pool, PAIRS / "P22-a.pdf", PAIRS / "P22-b.pdf", kind="page")
+    assert alerting(packed) == []  # cover letter, "Page 1 Agenda Item 6" stamps, blank-page notices only
+    _, _, report = replay_pair(tmp_path / "p25", pool, PAIRS / "P25-a.pdf", PAIRS / "P25-b.pdf", kind="page")
+    [event] = [e for e in report if e.alert]
+    assert "ENDORSE -> ADOPT" in event.summary
+    assert "March 2025" not in event.summary  # the dates of the meetings the paper went to are not figures
+    assert event.changes["decisions"][0].startswith("Recommendation (iii): ENDORSE -> ADOPT")
+
+
+def test_capital_table_total_leads_the_summary_with_its_row_and_column(tmp_path, pool):
+    archive, _, second = replay_pair(tmp_path, pool, PAIRS / "P01-a.pdf", PAIRS / "P01-b.pdf", kind="page")
+    [event] = [e for e in second if e.alert]
+    assert "Total Cost (£000s), Total Cash Limit: 2,007,750 -> 2,002,563" in event.summary
+    first = event.changes["figures"][0]
+    assert (first["row"], first["column"], first["total"]) == ("Total Cash Limit", "Total Cost (£000s)", True)
+    structure = archive.version_structure(event.version_after)
+    assert any(b["type"] == "table" for b in structure["blocks"])

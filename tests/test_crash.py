@@ -26,6 +26,7 @@ import pytest
 
 import alerts
 from pdfgen import make_pdf
+from tracker import alert_settings
 from storage import Archive
 from test_daemon import CLI, ROOT, Daemon, cli, daemons, plans_page, site, wait_for  # noqa: F401 (daemons: fixture)
 from tracker.demo.run import PUBLISHED
@@ -256,7 +257,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_sends_each_alert_once(web, 
     # A delivery a kill left `sending` is owed again once its lease (15 min) has passed: as the daemon running
     # then would, deliver with the clock moved past it.
     with Archive(home) as archive:
-        settings = alerts.AlertSettings.from_home(home)
+        settings = alert_settings(home)
         late = alerts.deliver_pending(archive, settings, now=dt.datetime.now(dt.timezone.utc)
                                       + alerts.delivery.SENDING_LEASE + dt.timedelta(minutes=1))
     receiver.close()

@@ -344,5 +344,5 @@ def test_ctrl_c_stops_the_crawl_and_keeps_what_was_fetched(web: FixtureWeb, home
     assert proc.returncode == 130 and "crawl stopped" in err
     with Archive(home) as archive:
         (row,) = archive.crawls()
-        assert row["status"] == "stopped"
+        assert row["status"] == "abandoned"
         assert {f["url"] for f in archive.fetches()} >= {web.url("/"), web.url("/ok.pdf")}

@@ -337,6 +337,24 @@ def test_daemon_settings_are_checked(tmp_path):
         DaemonSettings.from_home(tmp_path)
 
 
+@pytest.mark.parametrize("table, wanted", [
+    ('[alerts]\nsmtp_port = "not-a-port"\n', "[alerts] smtp_port: expected a whole number"),
+    ("[backfill]\ndelay = false\n", "[backfill] delay: expected a number"),
+    ('[preserve]\nkinds = ["moved"]\n', "[preserve] kinds"),
+    ("[crawl]\nscrapy = 5\n", "[crawl.scrapy] must be a table"),
+    ("[daemon]\nmax_batch = -1\n", "[daemon] max_batch: must be a number >= 0"),
+    ("[events]\nquiet = true\n", "no table [events]"),  # documented once, never read: a typo'd table is refused
+])
+def test_a_bad_value_in_any_table_stops_the_daemon_before_it_starts(web, home, table, wanted):
+    path = site(web, home)
+    (home / "config.toml").write_text(table)
+    result = cli(home, "run", "--once", "--sources", str(path), timeout=60)
+    assert result.returncode == 2 and wanted in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (home / "daemon.lock").exists() or lock_owner(home) is None
+    assert web.requests == []  # nothing was crawled
+
+
 def test_bad_schedule_stops_the_daemon_before_it_starts(web, home):
     path = site(web, home, schedule="every tuesday")
     result = cli(home, "run", "--sources", str(path), timeout=60)
@@ -354,7 +372,7 @@ def test_sigterm_mid_crawl_stops_the_crawl_and_it_runs_again_next_start(web, hom
     assert d.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 15, "SIGTERM waited for the hanging request"
     with Archive(home, readonly=True) as archive:
-        assert [c["status"] for c in archive.crawls()] == ["stopped"]
+        assert [c["status"] for c in archive.crawls()] == ["abandoned"]
         assert archive.integrity_check() == "ok"
     (source,) = status(home)["sources"]
     assert source["in_flight"], "a crawl cut short by a stop must run again soon after the next start"

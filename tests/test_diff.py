@@ -92,8 +92,8 @@ def test_bed_figure_change_is_reported_with_context() -> None:
     assert len(change.figures) == 1
     figure = change.figures[0]
     assert (figure.kind, figure.before, figure.after) == ("beds", "180 beds", "320 beds")
-    assert figure.context == "Acute bed reduction"
-    assert change.summary == "Acute bed reduction changed from 180 beds to 320 beds."
+    assert figure.context == "Acute beds to be cut"
+    assert change.summary == "Acute beds to be cut: 180 beds -> 320 beds."
     assert significance(change)[0] is True
     assert "[-180 -]{+320 +}beds" in change.to_text()
 
@@ -113,7 +113,7 @@ def test_added_and_removed_paragraphs_are_passages_not_characters() -> None:
     change = diff_texts(before, after)
     assert change.added == ["Bassetlaw A&E will close overnight from April 2018."]
     assert change.removed == [PLAN[4]]
-    assert "new: Bassetlaw A&E will close overnight from April 2018" in change.summary
+    assert "new: Bassetlaw A&E to close overnight from April 2018" in change.summary
     assert change.words_added == 9  # "A&E" is the words A and E
 
 

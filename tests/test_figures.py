@@ -79,8 +79,8 @@ def test_figure_paired_with_its_counterpart_by_context() -> None:
     after = "Acute bed reduction of 320 beds. Community beds: 90 beds. Savings of £600m by 2020/21."
     changes = compare_figures(before, after, _ops(before, after))
     assert [(c.kind, c.before, c.after, c.context) for c in changes] == [
-        ("beds", "180 beds", "320 beds", "Acute bed reduction"),
-        ("money", "£571m", "£600m", "Savings"),
+        ("beds", "180 beds", "320 beds", "Acute beds to be cut"),  # named by what it measures
+        ("money", "£571m", "£600m", "Savings by 2020/21"),
     ]
 
 
@@ -105,7 +105,7 @@ def test_compare_figures_uses_the_ops_texts_when_given_raw_texts() -> None:
     before = "Acute bed\nreduction of 180\nbeds."
     after = "Acute bed reduction of 320 beds."
     changes = compare_figures(before, after, _ops(before, after))
-    assert [(c.before, c.after, c.context) for c in changes] == [("180 beds", "320 beds", "Acute bed reduction")]
+    assert [(c.before, c.after, c.context) for c in changes] == [("180 beds", "320 beds", "Acute beds to be cut")]
 
 
 # -- services and sites -----------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def test_summary_for_figure_and_service_change() -> None:
     after = "Acute bed reduction: 320 beds.\n\nBassetlaw A&E to close overnight from April 2017."
     change = diff_texts(before, after)
     assert change.summary == (
-        "Acute bed reduction changed from 180 beds to 320 beds; new: Bassetlaw A&E to close overnight from April 2017."
+        "Acute beds to be cut: 180 beds -> 320 beds; new: Bassetlaw A&E to close overnight from April 2017."
     )
 
 
@@ -169,8 +169,8 @@ def test_summary_of_nothing_and_of_many_figures() -> None:
     many = [FigureChange("beds", f"{n} beds", f"{n + 1} beds", f"Ward {n}") for n in range(5)]
     text = summarise(many, [], [], [])
     assert text == (
-        "Ward 0 changed from 0 beds to 1 beds; Ward 1 changed from 1 beds to 2 beds; "
-        "Ward 2 changed from 2 beds to 3 beds; and 2 more changes."
+        "Ward 0: 0 beds -> 1 beds; Ward 1: 1 beds -> 2 beds; Ward 2: 2 beds -> 3 beds; Ward 3: 3 beds -> 4 beds; "
+        "Ward 4: 4 beds -> 5 beds."
     )
 
 
@@ -200,7 +200,7 @@ BASE = (
         (BASE.replace("31 March 2026", "12 June 2026"), False, "only boilerplate (page dates, cookie or survey text) changed"),
         (BASE + "\n\nWe use cookies to improve your experience. Accept all cookies", False, "only boilerplate (page dates, cookie or survey text) changed"),
         (BASE.replace("invest in", "invest heavily in"), False, "minor wording change (heavily)"),
-        (BASE + "\n\nWe will invest £2.5m in 2018.", True, "figure changed: We will invest: £2.5m added"),
+        (BASE + "\n\nWe will invest £2.5m in 2018.", True, "figure changed: We will invest: £2.5m (new)"),
         (BASE.replace("move care", "close Bassetlaw A&E and move care"), True, "service or site change: new: We will close Bassetlaw A&E and move care closer to home and invest in general practice across the footprint."),
         (BASE.replace("general practice", "community pharmacy and digital services for older people"), True, "8 content words changed"),
         (BASE.replace("the footprint", "the 5 places"), True, "a number changed: 5"),
@@ -259,3 +259,93 @@ def test_real_council_paper_with_relabelled_appendix_is_not_significant() -> Non
     assert "[-M -]{+N +}" in change.to_text().replace("\n", " ") or "APPENDIX [-M" in change.to_text()
     assert change.figures == []
     assert significance(change) == (False, "minor wording change (only stop words or single letters)")
+
+
+# --- tables, decisions, dates of letters, summaries a campaigner reads ---------------------------------
+
+from tracker.meaning.diff import diff_texts  # noqa: E402
+from tracker.meaning.extract import extract  # noqa: E402
+from tracker.meaning.figures import SUMMARY_CHARS, compare_tables, find_decision_changes  # noqa: E402
+from tests.pdfgen import make_pdf  # noqa: E402
+
+HOSPITALS = ["Northern General Hospital", "Royal Hallamshire Hospital", "Barnsley Hospital", "Rotherham Hospital",
+             "Doncaster Royal Infirmary", "Bassetlaw Hospital", "Montagu Hospital"]
+
+
+def bed_plan(beds_2023: list[int], caption: str = "Table 3: Acute beds by hospital") -> bytes:
+    rows = [f"{name}\t{700 - 20 * k}\t{650 - 20 * k}\t{n}" for k, (name, n) in enumerate(zip(HOSPITALS, beds_2023))]
+    total = sum(beds_2023)
+    totals = f"Total\t{sum(700 - 20 * k for k in range(7)):,}\t{sum(650 - 20 * k for k in range(7)):,}\t{total:,}"
+    page = ["Our acute bed plan", "", caption, "Hospital\t2021\t2022\t2023", *rows, totals, "",
+            "We will consult on these changes in the spring of next year."]
+    return make_pdf(["\n".join(page)])
+
+
+def test_every_changed_table_cell_is_a_figure_with_its_row_and_column_and_the_total_leads():
+    before_beds = [600, 580, 560, 540, 520, 500, 480]
+    after_beds = [n - 50 for n in before_beds]  # seven hospitals each losing 50 beds
+    a, b = extract(bed_plan(before_beds)), extract(bed_plan(after_beds))
+    change = diff_texts(a.text, b.text, before_structure=a.structure, after_structure=b.structure)
+    cells = [f for f in change.figures if f.kind == "table"]
+    assert len(cells) == 8  # seven hospitals and the total
+    assert cells[0].describe() == "Acute beds 2023, Total: 3,780 -> 3,430"  # the total sums the rows: it leads
+    assert "Acute beds 2023, Northern General Hospital: 600 -> 550" in [c.describe() for c in cells]
+    assert change.summary.startswith("Acute beds 2023, Total: 3,780 -> 3,430; Acute beds 2023, Northern General")
+    assert len(change.summary) < SUMMARY_CHARS and change.summary.endswith(".")
+    # the flattened text's numbers ("648 608 558 Royal ...") are not paired up as figures as well
+    assert not [f for f in change.figures if f.kind not in ("table", "row")]
+    assert change.to_json()["figures"][0]["row"] == "Total"
+
+
+def test_a_row_taken_out_of_a_table_is_reported_once():
+    before = {"version": 1, "source": "xlsx", "blocks": [{"type": "table", "page": 1, "header_rows": 1, "rows": [
+        ["Project", "2025-26 £000s"], ["Community Wardens pension strain", "1,200"], ["Highways", "9,000"],
+        ["Total", "10,200"]]}]}
+    after = {"version": 1, "source": "xlsx", "blocks": [{"type": "table", "page": 1, "header_rows": 1, "rows": [
+        ["Project", "2025-26 £000s"], ["Highways", "9,000"], ["Total", "9,000"]]}]}
+    changes = compare_tables(before, after, "Community Wardens pension strain 1,200", "Highways 9,000")
+    assert [c.describe() for c in changes] == [
+        "2025-26 £000s, Total: 10,200 -> 9,000",
+        "row removed: Community Wardens pension strain (2025-26 £000s 1,200)",
+    ]
+
+
+def test_changed_recommendation_verbs_are_named():
+    before = ("Recommendation(s): Cabinet is asked to (i) NOTE the Inspector's Report; (ii) NOTE the appraisal; "
+              "and, (iii) ENDORSE the proposal to recommend the Local Plan to County Council for adoption.")
+    after = ("Recommendation(s): County Council is asked to: (i) NOTE the Inspector's Report; (ii) NOTE the "
+             "appraisal; and, (iii) ADOPT the Local Plan as set out in Appendix B; and (iv) DELEGATE authority to "
+             "the Corporate Director to approve non-material changes.")
+    assert find_decision_changes(before, after) == [
+        "Recommendation (iii): ENDORSE -> ADOPT the Local Plan as set out in Appendix B",
+        "new recommendation: DELEGATE authority to the Corporate Director to approve non-material changes",
+    ]
+    change = diff_texts(before, after)
+    assert change.summary.startswith("Recommendation (iii): ENDORSE -> ADOPT the Local Plan")
+    board_before = "The Board is asked to note the five year plan and its financial gap."
+    board_after = "The Board is asked to approve the five year plan and its financial gap."
+    assert find_decision_changes(board_before, board_after) == [
+        "Recommendation: note -> approve the five year plan and its financial gap"]
+
+
+def test_dates_of_letters_and_meetings_are_not_figures_but_service_dates_are():
+    before = "To: Cabinet - 4 March 2025\n\nSubject: The plan\n\nThe ward will stay open."
+    after = "To: County Council 13th March 2025\n\nSubject: The plan\n\nThe ward will close from April 2026."
+    change = diff_texts(before, after)
+    news = [f for f in change.figures if not f.stamp]
+    assert [f.after for f in news] == ["April 2026"]
+    assert all("March" in (f.after or f.before) for f in change.figures if f.stamp)
+
+
+def test_summary_is_short_has_no_duplicates_and_never_cuts_a_word():
+    before = " ".join(f"Ward {k} will have {10 * k} beds." for k in range(40))
+    after = " ".join(f"Ward {k} will have {10 * k + 5} beds." for k in range(40))
+    summary = diff_texts(before, after).summary
+    assert len(summary) < SUMMARY_CHARS and summary.endswith("more changes.")
+    parts = summary.split("; ")
+    assert len(parts) == len(set(parts))
+    long_passage = "Bassetlaw A&E will close overnight " + "and the urgent care centre will be reduced " * 10 + "."
+    summary = diff_texts("The plan.", "The plan. " + long_passage).summary
+    assert len(summary) < SUMMARY_CHARS
+    assert all(word in long_passage.replace("will", "to") or word.rstrip("…;.") in long_passage
+               for word in summary.replace("new: ", "").split())

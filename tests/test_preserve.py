@@ -184,10 +184,10 @@ def test_settings_are_checked_before_anything_is_asked(home, fake, site) -> None
     (home / "config.toml").write_text("[preserve]\nkinds = [\"withdrawn\"]\n")
     assert "not events with a new version" in run(home, "preserve", code=2).stderr
     (home / "config.toml").write_text("[preserve]\nenabled = \"yes\"\n")
-    assert "[preserve] enabled: expected bool" in run(home, "preserve", code=2).stderr
+    assert "[preserve] enabled: expected true or false" in run(home, "preserve", code=2).stderr
     (home / "config.toml").write_text("[preserve]\nper_round = \"SK-4471\"\n")
     wrong = run(home, "preserve", code=2).stderr
-    assert "[preserve] per_round: expected int" in wrong and "SK-4471" not in wrong  # a value may be a secret
+    assert "[preserve] per_round: expected a whole number" in wrong and "SK-4471" not in wrong  # a value may be a secret
     (home / "config.toml").write_text("")
     assert "Save Page Now is off" in run(home, "preserve", code=2).stderr
     env = PreserveConfig.load(home, environ={"STP_TRACKER_SPN_ACCESS_KEY": "AK-7731", "STP_TRACKER_SPN_SECRET": "SK-9902"})

@@ -95,11 +95,13 @@ def test_deleted_and_inserted_figures_stay_distinguishable(client: TestClient) -
 def test_a_version_reads_as_a_document_with_anchors_and_an_absolute_citation(client: TestClient, built: Built) -> None:
     page = client.get(f"/versions/{built.v1}").text
     article = page[page.index('<article class="document">'):page.index("</article>")]
-    assert '<h3 id="p1">South Yorkshire and Bassetlaw Sustainability and Transformation Plan' in article
+    assert '<h3 id="p1" class="level-3">South Yorkshire and Bassetlaw Sustainability and Transformation Plan' in article
     assert re.search(r'<p id="p2">Our plan will reduce acute beds by 180 beds', article)
     assert "<script>alert" not in article and "&lt;script&gt;" in article
     cite = page[page.index('<div class="cite">'):page.index("</div>", page.index('<div class="cite">'))]
-    assert f"http://testserver/versions/{built.v1}" in cite and "7 November 2016" in text_of(cite)
+    from alerts import DEFAULT_BASE_URL  # no base_url configured and no server address: the documented default
+
+    assert f"{DEFAULT_BASE_URL.rstrip('/')}/versions/{built.v1}" in cite and "7 November 2016" in text_of(cite)
     version = client.get(f"/api/versions/{built.v1}").json()
     assert version["text_sha256"] in cite
     plain = client.get(f"/versions/{built.v1}?view=text").text
@@ -149,7 +151,9 @@ def test_the_feed_reads_in_a_browser_and_stays_a_feed(client: TestClient) -> Non
     assert xsl.status_code == 200 and b"xsl:stylesheet" in xsl.content
     minidom.parseString(xsl.content)
     page = client.get("/feed", params={"footprint": "QF7"}).text
-    assert "http://testserver/feed.atom?footprint=QF7" in page and "revised" in page
+    from alerts import DEFAULT_BASE_URL
+
+    assert f"{DEFAULT_BASE_URL.rstrip('/')}/feed.atom?footprint=QF7" in page and "revised" in page
 
 
 def test_the_footprint_page_shows_its_plans_timelines_by_generation(client: TestClient, built: Built) -> None:
@@ -178,3 +182,48 @@ def test_cli_diff_ids_are_unambiguous_and_coloured_on_request(built: Built) -> N
     assert alone.returncode == 2 and "--document" in alone.stderr
     across = run_cli(built.home, "diff", str(built.v1), str(built.pdf_version))
     assert across.returncode == 0 and "different documents" in across.stderr
+
+
+def _structured_version(archive, doc, crawl, when, text, blocks, url="https://icb.example/plan.pdf"):
+    from storage import Extraction, Fetch
+
+    fid = archive.record_fetch(Fetch(crawl_id=crawl, fetched_at=when, url=url, source="syb-icb", status=200,
+                                     headers={"Content-Type": "application/pdf"}, body=text.encode(), kind="document"))
+    sha = archive.fetch(fid)["blob_sha256"]
+    text_sha = archive.record_extraction(sha, Extraction(status="ok", extractor="pypdfium2", extractor_version="5",
+                                                         text=text, pages=2, structure={
+                                                             "version": 1, "source": "pdf", "pages": 2, "blocks": blocks}))
+    version, _ = archive.add_version(doc, text_sha256=text_sha, blob_sha256=sha, fetch_id=fid, crawl_id=crawl,
+                                     seen_at=when)
+    return version
+
+
+BEDS_TABLE = [["Acute beds", "2021", "2022"], ["Northern General Hospital", "648", "608"],
+              ["Royal Hallamshire", "500", "450"], ["Total", "1,148", "1,058"]]
+
+
+def test_a_structured_version_reads_with_its_tables_and_tables_diff_cell_by_cell(built: Built, client: TestClient):
+    from storage import Archive
+
+    changed = [row[:] for row in BEDS_TABLE]
+    changed[1][2], changed[3][2] = "558", "1,008"
+    blocks = lambda rows: [  # noqa: E731
+        {"type": "heading", "page": 1, "level": 1, "text": "Bed base"},
+        {"type": "paragraph", "page": 1, "text": "We will change the bed base."},
+        {"type": "list", "page": 1, "items": ["NOTE the report", "ENDORSE the plan"]},
+        {"type": "table", "page": 2, "header_rows": 1, "rows": rows}]
+    with Archive(built.home) as archive:
+        crawl = archive.start_crawl(["syb-icb"])
+        doc = archive.create_document(title="Bed plan", kind="plan", footprint="QF7", generation="2016-stp",
+                                      draft=False, seen_at="2018-01-01T00:00:00+00:00", source="syb-icb")
+        one = _structured_version(archive, doc, crawl, "2018-01-01T00:00:00+00:00", "Bed base 648 608", blocks(BEDS_TABLE))
+        two = _structured_version(archive, doc, crawl, "2018-02-01T00:00:00+00:00", "Bed base 648 558", blocks(changed))
+    page = client.get(f"/versions/{one}").text
+    article = page[page.index('<article class="document">'):page.index("</article>")]
+    assert '<h3 id="p1" class="level-3">Bed base' in article and "<li>ENDORSE the plan</li>" in article
+    assert '<th scope="row">Northern General Hospital</th><td>648</td><td>608</td>' in article
+    assert 'id="page-2"' in article
+    diff = client.get(f"/diff/{one}/{two}").text
+    tables = diff[diff.index("Tables, cell by cell"):diff.index('<p class="views">')]
+    assert "<del>608</del> <ins>558</ins>" in tables and "<del>1,058</del> <ins>1,008</ins>" in tables
+    assert "<del>500</del>" not in tables  # an unchanged cell is shown as it is

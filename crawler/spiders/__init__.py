@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .base import SPIDERS, SourceSpider, describe_failure, is_network_error, register_spider
+from .base import (
+    SPIDERS,
+    SourceSpider,
+    describe_failure,
+    failure_cause,
+    is_network_error,
+    quiet_robots_errors,
+    register_spider,
+)
 from .cmis import CmisSpider
 from .moderngov import ModernGovSpider
 from .page import PageSpider
@@ -17,5 +25,5 @@ def spider_class(kind: str) -> type[SourceSpider]:
         raise KeyError(f"no spider for source kind {kind!r}; known: {', '.join(sorted(SPIDERS))}") from None
 
 
-__all__ = ["SPIDERS", "CmisSpider", "ModernGovSpider", "PageSpider", "SiteSpider", "SourceSpider", "describe_failure", "is_network_error",
-           "register_spider", "spider_class"]
+__all__ = ["SPIDERS", "CmisSpider", "ModernGovSpider", "PageSpider", "SiteSpider", "SourceSpider", "describe_failure",
+           "failure_cause", "is_network_error", "quiet_robots_errors", "register_spider", "spider_class"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from twisted.web.client import ResponseFailed, ResponseNeverReceived
 from storage import Fetch, KnownUrl
 
 from ..links import as_linked, canonical, looks_like_document, response_kind
+from ..resolver import DNSLookupTimeout
 from ..sources import Source
 
 META = "stp"  # the request.meta key holding what the spider knows about a request
@@ -43,7 +45,20 @@ DOCUMENT_BUDGET = 3000  # STP_DOCUMENT_BUDGET
 FAILING_SOURCE_STOP_AFTER = 5
 
 # Errors that mean the host could not be reached at all (as opposed to an answer we refused or cut short).
-NETWORK_ERRORS = ("DNS lookup failed", "connection refused", "timeout", "connection lost", "TLS error", "no route")
+NETWORK_ERRORS = ("DNS lookup", "connection refused", "timeout", "connection lost", "TLS error", "no route")
+# An error's cause class, by how describe_failure() words it: what logs and summaries count by.
+CAUSES = (("DNS lookup", "DNS"), ("connection refused", "refused"), ("timeout", "timeout"), ("TLS error", "TLS"),
+          ("connection lost", "connection lost"), ("no route", "no route"), ("forbidden by robots.txt", "robots.txt"),
+          ("too large", "too large"), ("too many redirects", "redirects"))
+# Exceptions a download meets when the network or the site misbehaves (not our bugs): no traceback for these.
+EXPECTED_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    CannotResolveHostError, tx_error.DNSLookupError, DownloadConnectionRefusedError, tx_error.ConnectionRefusedError,
+    DownloadTimeoutError, tx_error.TimeoutError, tx_error.TCPTimedOutError, defer.TimeoutError, DownloadFailedError,
+    ResponseNeverReceived, ResponseFailed, ResponseDataLossError, tx_error.ConnectionLost, tx_error.ConnectionDone,
+    tx_error.ConnectError, DownloadCancelledError, defer.CancelledError,
+)
+# One line per failed fetch: `<source>: <url>: <error> [<cause>]`; fields for `--log-format json` in `data`.
+fetch_log = logging.getLogger("stp_tracker.fetch")
 
 SPIDERS: dict[str, type[SourceSpider]] = {}
 
@@ -80,7 +95,14 @@ class SourceSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         # A bound method of the spider, which the crawler keeps alive (signals hold weak references).
         crawler.signals.connect(spider.recheck_known_urls, signal=signals.spider_idle)
+        crawler.signals.connect(spider.note_closed, signal=signals.spider_closed)
         return spider
+
+    def note_closed(self, spider: scrapy.Spider | None = None, reason: str | None = None) -> None:
+        """Why the crawl of this source ended ('finished', 'closespider_timeout' when its budget ran out, ...)."""
+        stats = getattr(self, "source_stats", None)
+        if stats is not None:
+            stats.closed_reason = reason
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -199,7 +221,11 @@ class SourceSpider(scrapy.Spider):
 
     # -- responses --------------------------------------------------------------------------------
 
+    abandoned = False  # set by run_crawl when a stop leaves this crawl: what arrives after is not recorded
+
     def parse_response(self, response: Response) -> Iterator[Any]:
+        if self.abandoned:
+            return
         info = response.meta[META]
         headers = {str(k): str(v) for k, v in response.headers.to_unicode_dict().items()}
         status = response.status
@@ -225,6 +251,8 @@ class SourceSpider(scrapy.Spider):
             link_text=info["link_text"],
             not_modified=not_modified,
         )
+        if status >= 400:
+            self.log_failure(info["url"], f"HTTP {status}", logging.INFO, status=status)
         if kind == "page" and 200 <= status < 300 and info["follow"] and self.source.in_scope(response.url):
             yield from self.links_from(response, info["depth"])
 
@@ -232,24 +260,42 @@ class SourceSpider(scrapy.Spider):
         """Requests for the links on a page in scope; the base spider follows none."""
         return iter(())
 
+    def log_failure(self, url: str, error: str, level: int = logging.WARNING, status: int | None = None) -> None:
+        """The one log line for a fetch that failed (network, refusal, HTTP error): source, URL, cause class."""
+        cause = failure_cause(error, status)
+        fetch_log.log(level, "%s: %s: %s [%s]", self.source.name, url, error, cause,
+                      extra={"data": {"source": self.source.name, "url": url, "cause": cause, "error": error}})
+
     def parse_failure(self, failure: Failure) -> Iterator[Fetch]:
+        if self.abandoned:
+            return
         request = failure.request  # type: ignore[attr-defined]
         info = request.meta[META]
         if isinstance(failure.value, IgnoreRequest) and str(failure.value) == STOPPED:
             return  # never sent: the source stopped early (FailingSourceMiddleware)
+        error = describe_failure(failure, request, self.settings)
+        self.log_failure(info["url"], error)
         yield Fetch(
             url=info["url"],
             source=self.source.name,
             crawl_id=self.crawl_id,
             final_url=request.url,
             status=None,
-            error=describe_failure(failure, request, self.settings),
+            error=error,
             duration_ms=round((time.monotonic() - info["queued"]) * 1000),
             kind=info["hint"],
             depth=info["depth"],
             referer=info["referer"],
             link_text=info["link_text"],
         )
+
+
+def _resolver_error(host: str) -> Exception | None:
+    """The installed resolver's reason for the last failed lookup of `host`, if it keeps one (BoundedResolver)."""
+    from twisted.internet import reactor
+
+    last_error = getattr(getattr(reactor, "resolver", None), "last_error", None)
+    return last_error(host) if callable(last_error) else None
 
 
 STOPPED = "source stopped early: every answer was a 5xx or none"
@@ -312,6 +358,10 @@ def describe_failure(failure: Failure, request: Request, settings: Any) -> str:
     if isinstance(exc, (DownloadTimeoutError, tx_error.TimeoutError, tx_error.TCPTimedOutError, defer.TimeoutError)):
         return f"timeout after {timeout:g} s"
     if isinstance(exc, (CannotResolveHostError, tx_error.DNSLookupError)):
+        if isinstance(exc, DNSLookupTimeout) or isinstance(exc.__cause__, DNSLookupTimeout) \
+                or isinstance(_resolver_error(_host(request)), DNSLookupTimeout):
+            return (f"DNS lookup timed out for {_host(request)} "
+                    f"(no answer within {settings.getfloat('DNS_TIMEOUT'):g} s, DNS_TIMEOUT)")
         return f"DNS lookup failed for {_host(request)}"
     if isinstance(exc, (DownloadConnectionRefusedError, tx_error.ConnectionRefusedError)):
         return f"connection refused by {urlsplit(request.url).netloc}"
@@ -333,6 +383,44 @@ def describe_failure(failure: Failure, request: Request, settings: Any) -> str:
     if isinstance(exc, DownloadFailedError):
         return f"download failed: {text}"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def failure_cause(error: str | None, status: int | None = None) -> str:
+    """The cause class of a failed fetch: DNS, refused, timeout, TLS, HTTP 4xx, HTTP 5xx, ... or 'other'."""
+    if status is not None and status >= 400:
+        return "HTTP 5xx" if status >= 500 else "HTTP 4xx"
+    for prefix, cause in CAUSES:
+        if error and error.startswith(prefix):
+            return cause
+    if error and error.startswith("HTTP "):  # "HTTP 404", as a source's summary words an HTTP error
+        return "HTTP 5xx" if error[5:6] == "5" else "HTTP 4xx"
+    return "other"
+
+
+def is_expected_exception(exc: BaseException | None) -> bool:
+    """True for what a download meets when a network or site misbehaves; False for anything else (our bugs)."""
+    if exc is None:
+        return False
+    if isinstance(exc, EXPECTED_EXCEPTIONS):
+        return True
+    return type(exc).__module__.startswith("OpenSSL") or "SSL" in type(exc).__name__
+
+
+class QuietExpectedFailures(logging.Filter):
+    """Drops Scrapy's robots.txt middleware traceback for a download that failed for an expected reason (a DNS
+    failure, a refusal, a timeout): the page request that follows meets the same failure and the spider logs it once
+    (source, URL, cause). Anything else it logs, a bug included, passes with its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not is_expected_exception(exc)
+
+
+def quiet_robots_errors() -> None:
+    """Install QuietExpectedFailures on Scrapy's robots.txt middleware logger (once per process)."""
+    logger = logging.getLogger("scrapy.downloadermiddlewares.robotstxt")
+    if not any(isinstance(f, QuietExpectedFailures) for f in logger.filters):
+        logger.addFilter(QuietExpectedFailures())
 
 
 def is_network_error(error: str | None) -> bool:

@@ -37,11 +37,14 @@ app = typer.Typer()
 
 def opened() -> Iterator[tuple[Archive, alerts.AlertSettings]]:
     import alerts  # apprise and the channels: only the commands that use them pay for them
+
+    from tracker import ConfigError, alert_settings
+
     home = get_home()
     try:
-        settings = alerts.AlertSettings.from_home(home)
+        settings = alert_settings(home)
         archive = Archive(home)
-    except (alerts.AlertsConfigError, ArchiveError) as exc:
+    except (ConfigError, ArchiveError) as exc:
         raise _fail(str(exc)) from None
     from tracker import copy_footprint_names
 

@@ -141,8 +141,9 @@ def diff(
             if version is None or text is None:
                 fail(f"no version {vid} in the archive (see `stp-tracker history DOCUMENT`)")
             found.append((version, text))
+        structures = [archive.version_structure(before), archive.version_structure(after)]
     (v_before, t_before), (v_after, t_after) = found
-    change = diff_texts(t_before, t_after)
+    change = diff_texts(t_before, t_after, before_structure=structures[0], after_structure=structures[1])
     other_document = v_before["document_id"] != v_after["document_id"]
     warning = (f"versions {before} and {after} belong to different documents ({v_before['document_id']} and "
                f"{v_after['document_id']}): figures are not paired across them") if other_document else None

@@ -10,8 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from storage import Archive, ArchiveError, unknown_choice
 
@@ -54,6 +57,63 @@ def fail_plainly(message: str) -> None:
     """An error outside any command's own handling: one line on stderr, exit 2."""
     error_line(message)
     sys.exit(2)
+
+
+class FittedTable:
+    """A table that fits the terminal (80 columns stay readable): when the columns cannot all fit at their minimum
+    widths, those named in `drop` go first, in that order; text columns then fold rather than cut. Cells are plain
+    text (fetched titles and URLs print as written); pass a `rich.text.Text` for a styled cell.
+
+    `columns` are (header, options) with rich `Table.add_column` options; `min_width` defaults to the header's.
+    """
+
+    def __init__(self, console: Console, columns: list[tuple[str, dict[str, Any]]], *, drop: list[str] | tuple = (),
+                 title: str | None = None):
+        self.width = console.width
+        options = dict(columns)
+        keep = [name for name, _ in columns]
+
+        def needed(names: list[str]) -> int:
+            return sum(max(options[n].get("min_width") or 0, len(n)) + 3 for n in names)
+
+        for name in drop:
+            if needed(keep) <= self.width:
+                break
+            if name in keep:
+                keep.remove(name)
+        self.columns = keep
+        self.dropped = [name for name, _ in columns if name not in keep]
+        self.table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                           show_edge=False, header_style="bold")
+        for name in keep:
+            opts = dict(options[name])
+            opts.setdefault("min_width", len(name))
+            opts.setdefault("overflow", "fold")
+            self.table.add_column(name, **opts)
+        self.headers = [name for name, _ in columns]
+
+    def add_row(self, *values: Any) -> None:
+        cells = dict(zip(self.headers, values))
+        self.table.add_row(*(_cell(cells.get(name)) for name in self.columns))
+
+    @property
+    def row_count(self) -> int:
+        return self.table.row_count
+
+    def __rich__(self) -> Table:
+        return self.table
+
+
+def _cell(value: Any) -> Text:
+    if isinstance(value, Text):
+        return value
+    return Text("" if value is None else str(value))
+
+
+def fitted_table(console: Console, *, columns: list[tuple[str, dict[str, Any]]], drop_first: list[str] | tuple = (),
+                 title: str | None = None) -> FittedTable:
+    """A `FittedTable` for `console`'s width (COLUMNS, or the terminal's)."""
+    return FittedTable(console, columns, drop=drop_first, title=title)
 
 
 def one_of(name: str, valid: tuple[str, ...]) -> Callable[[Any], Any]:

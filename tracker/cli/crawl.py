@@ -28,9 +28,14 @@ def crawl(
 ) -> None:
     """Crawl the sources in a TOML file once, archive every response, then analyse what changed.
 
+    Ends with how many sources answered and why the others did not. Exit code: 0 every source answered, 1 some
+    did not, 2 could not run (a wrong file or setting, the daemon holds the archive), 3 none answered (is the
+    network up?), 130 stopped with Ctrl-C.
+
     Example: stp-tracker crawl --sources examples/sources.toml
     """
-    from tracker.cli.crawl_run import crawl_and_analyse, load_sources_or_exit
+    from crawler import CrawlError
+    from tracker.cli.crawl_run import crawl_and_analyse, exit_code, load_sources_or_exit
     from tracker import ConfigError
     from tracker.daemon import DaemonBusy, DaemonError, DaemonLock
     from tracker.webarchives import PreserveConfig, preserve_round
@@ -50,8 +55,12 @@ def crawl(
         with open_archive() as archive:
             try:
                 result = crawl_and_analyse(archive, chosen, console=err)
-            except ConfigError as exc:
+            except (ConfigError, CrawlError) as exc:
                 fail(str(exc), 2)
+            except KeyboardInterrupt:
+                err.print("crawl stopped: what was fetched is recorded, and the crawl is marked abandoned",
+                          highlight=False)
+                raise typer.Exit(130) from None
             if preserving.enabled:  # ask now; `stp-tracker preserve` (or the daemon) follows the jobs up
                 report = preserve_round(archive, preserving)
                 err.print(f"Save Page Now: {report.requested} captures requested"
@@ -59,5 +68,4 @@ def crawl(
                           highlight=False)
     finally:
         lock.release()
-    failed = [name for name, s in result.crawl.sources.items() if s.error]
-    raise typer.Exit(0 if len(failed) < len(chosen) or not chosen else 1)
+    raise typer.Exit(exit_code(len(result.crawl.sources), result.crawl.reachable))

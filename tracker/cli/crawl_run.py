@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import urllib.request
+from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +21,23 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.text import Text
 
 from storage import Archive
 from tracker import AnalysisSummary, analyse_crawl
 from tracker import crawl_overrides
 
 MAX_TEST_FETCH = 200 * 1024 * 1024
+
+# Exit codes of `crawl` and `run --once` (README, "Exit codes").
+EXIT_OK, EXIT_SOME_FAILED, EXIT_COULD_NOT_RUN, EXIT_NOTHING_REACHABLE = 0, 1, 2, 3
+
+
+def exit_code(total: int, reachable: int) -> int:
+    """0 every source answered, 1 some did not, 3 none did (2, could not run at all, is decided before)."""
+    if total and not reachable:
+        return EXIT_NOTHING_REACHABLE
+    return EXIT_OK if reachable == total else EXIT_SOME_FAILED
 
 
 @dataclass
@@ -80,13 +93,43 @@ class _CrawlProgress:
         )
 
 
+class _ConsoleLines(logging.Handler):
+    """Log records as plain lines above the live progress display (markup off: URLs and errors print as written)."""
+
+    def __init__(self, console: Console):
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.console.print(record.getMessage(), markup=False, highlight=False, soft_wrap=True)
+        except Exception:
+            self.handleError(record)
+
+
+@contextmanager
+def fetch_lines_on(console: Console) -> Iterator[None]:
+    """While crawling: each failed fetch's one line (logger stp_tracker.fetch) printed through `console`."""
+    logger = logging.getLogger("stp_tracker.fetch")
+    handler = _ConsoleLines(console)
+    handler.setLevel(logging.WARNING if logging.getLogger().level > logging.INFO else logging.INFO)
+    before = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = before
+
+
 def crawl_and_analyse(archive: Archive, sources: list[Any], console: Console) -> RunResult:
     """Crawl once (Scrapy, in this process), analyse the run, print a summary; returns both summaries."""
     from crawler import crawl_once
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=console, transient=False) as progress, fetch_lines_on(progress.console):
         watcher = _CrawlProgress(progress)
         summary = crawl_once(sources, archive, settings=crawl_overrides(archive.home), on_progress=watcher)
         progress.update(watcher.task, total=progress.tasks[watcher.task].completed)
@@ -104,13 +147,25 @@ def crawl_and_analyse(archive: Archive, sources: list[Any], console: Console) ->
 
 
 def print_summary(archive: Archive, summary: Any, analysis: AnalysisSummary, console: Console) -> None:
-    table = Table(title=f"crawl {summary.crawl_id}", title_justify="left")
-    for column in ("source", "pages", "documents", "304", "errors", "verdict"):
-        table.add_column(column)
+    from tracker.cli.common import fitted_table
+
+    table = fitted_table(console, title=f"crawl {summary.crawl_id}", columns=[
+        ("source", {"ratio": 2, "min_width": 8, "overflow": "fold"}), ("pages", {"justify": "right"}),
+        ("docs", {"justify": "right"}), ("304", {"justify": "right"}), ("errors", {"justify": "right"}),
+        ("verdict", {"ratio": 3, "min_width": 12, "overflow": "fold"}),
+    ], drop_first=["304", "docs"])
     for name, s in summary.sources.items():
-        verdict = f"[red]{s.error}[/red]" if s.error else "ok"
-        table.add_row(name, str(s.pages), str(s.documents), str(s.not_modified), str(s.errors), verdict)
+        if s.error:
+            verdict = Text(f"{s.cause}: {s.error}" if s.cause and not s.error.startswith(s.cause) else s.error,
+                           style="red")
+        else:
+            verdict = Text("ok" + (f" ({s.note})" if s.note else ""))
+        table.add_row(name, str(s.pages), str(s.documents), str(s.not_modified), str(s.errors + s.http_errors),
+                      verdict)
     console.print(table)
+    reachable = summary.reachable
+    style = "green" if reachable == len(summary.sources) else "red" if not reachable else "yellow"
+    console.print(Text(summary.verdict(), style=style))
     failures = ", ".join(f"{n} {k}" for k, n in sorted(analysis.extraction_failures.items()))
     console.print(
         f"{analysis.new_documents} new documents, {analysis.new_versions} new versions, "

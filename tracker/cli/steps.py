@@ -70,14 +70,15 @@ def test_diff(
     from tracker.meaning import extract
     from tracker.meaning import significance
 
-    texts = []
+    texts, structures = [], []
     for item in (file_a, file_b):
         data, content_type, name = _read_input(item)
         result = extract(data, content_type, name)
         if result.status not in ("ok", "truncated"):
             fail(f"{item}: no text ({result.status}: {result.error or 'no reason given'})")
         texts.append(result.text)
-    change = diff_texts(texts[0], texts[1])
+        structures.append(result.structure)
+    change = diff_texts(texts[0], texts[1], before_structure=structures[0], after_structure=structures[1])
     significant, reason = significance(change)
     if fmt == "json":
         sys.stdout.write(json.dumps({**change.to_json(), "significant": significant, "reason": reason}) + "\n")

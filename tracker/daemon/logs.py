@@ -51,6 +51,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in (getattr(record, "fields", None) or {}).items():
             data.setdefault(key, value)
+        for key, value in (getattr(record, "data", None) or {}).items():  # fields of a line the message spells out
+            data.setdefault(key, value)
         if record.exc_info:
             data["traceback"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)

@@ -17,6 +17,7 @@ from typing import Any
 
 from storage import Archive, ArchiveError
 from tracker import copy_footprint_names
+from tracker import ConfigError, check_config
 from tracker.daemon.errors import HEARTBEAT_KEY, STATE_PREFIX, DaemonError, T
 from tracker.daemon.lock import DaemonLock
 from tracker.daemon.logs import note
@@ -61,6 +62,7 @@ class Daemon:
         self.scheduler: Any = None
         self.busy: set[str] = set()
         self._pending: list[tuple[str, asyncio.Future]] = []
+        self._job_waits: set[asyncio.Future] = set()  # what each running APScheduler job awaits
         self._gather: asyncio.TimerHandle | None = None
         self._crawls: set[asyncio.Task] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -81,6 +83,10 @@ class Daemon:
 
     async def start(self, *, schedule: bool = True) -> None:
         """Lock the home, open the archive, recover from a crash, and (daemon mode) schedule every source."""
+        try:
+            check_config(self.home)  # every table: a bad value in any of them refuses to start, in one line
+        except ConfigError as exc:
+            raise DaemonError(str(exc)) from None
         self._stop = asyncio.Event()
         self._slots = asyncio.Semaphore(self.settings.max_parallel_crawls)
         self._lock.acquire()
@@ -128,18 +134,22 @@ class Daemon:
         loop = asyncio.get_running_loop()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
         if self._gather is not None:
             self._gather.cancel()
             self._gather = None
         for name, future in self._pending:
             self.busy.discard(name)
+        self._pending.clear()
+        # Every APScheduler job waiting on a crawl ends now, normally: shutting the scheduler down cancels jobs
+        # still running, and it logs each cancellation as a job error with a traceback (a stop is not an error).
+        for future in list(self._job_waits):
             if not future.done():
                 future.set_result(None)
-        self._pending.clear()
+        await asyncio.sleep(0)
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         for task in list(self._crawls):
-            task.cancel()  # run_crawl stops its spiders and records the crawl as "stopped"
+            task.cancel()  # run_crawl stops its spiders (a few seconds at most) and records the crawl as abandoned
         deadline = loop.time() + self.settings.stop_timeout_seconds
         busy = [t for t in self._crawls | self._tasks if not t.done() and t is not asyncio.current_task()]
         if busy:
@@ -176,8 +186,12 @@ class Daemon:
             await self.shutdown()
 
     async def run_once(self) -> list[BatchResult]:
-        """Crawl every source due now (all of them on a first run), analyse, deliver, and return."""
+        """Crawl every source due now (all of them on a first run), analyse, deliver, and return.
+
+        A stop signal cuts it short as it does the daemon: running crawls end as abandoned, the rest is not started.
+        """
         await self.start(schedule=False)
+        work: asyncio.Future | None = None
         try:
             now = dt.datetime.now(dt.timezone.utc)
             due = [name for name in self.sources
@@ -194,11 +208,20 @@ class Daemon:
                         return BatchResult(names=names, error="not started: stopping")
                     return await self.crawl_now(names)
 
-            results = await asyncio.gather(*(gated(due[i:i + size]) for i in range(0, len(due), size)))
-            await self.drain()
-            return list(results)
+            work = asyncio.ensure_future(asyncio.gather(*(gated(due[i:i + size]) for i in range(0, len(due), size))))
+            assert self._stop is not None
+            stop = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if work.done():
+                await self.drain()
+                return list(work.result())
         finally:
-            await self.shutdown()
+            await self.shutdown()  # on a stop: cancels the running crawls (recorded abandoned)
+        try:  # the batches end at once now that their crawls are cancelled
+            return list(await asyncio.wait_for(work, timeout=5))
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            return []
 
     async def crawl_now(self, names: list[str]) -> BatchResult:
         """Crawl these sources as one run now, and wait for its analysis (the demo and `--once` use this)."""
@@ -261,9 +284,15 @@ class Daemon:
         future = loop.create_future()
         self.busy.add(name)
         self._pending.append((name, future))
+        self._job_waits.add(future)
         if self._gather is None:
             self._gather = loop.call_later(self.settings.gather_seconds, self._launch)
-        await future
+        try:
+            await future
+        except asyncio.CancelledError:
+            return  # the scheduler is shutting down (a stop): not an error
+        finally:
+            self._job_waits.discard(future)
 
     def _launch(self) -> None:
         self._gather = None
@@ -334,14 +363,14 @@ class Daemon:
         result.summary = summary
         result.crawl_id = summary.crawl_id
         self._note_results(names, summary, None)
-        failed = {n: r.error for n, r in summary.sources.items() if r.error}
+        failed = [n for n, r in summary.sources.items() if r.error]
         t = summary.totals
         note("crawl finished", logging.WARNING if failed else logging.INFO, crawl=summary.crawl_id,
              status=summary.status, seconds=summary.seconds, sources=len(names), fetches=t.get("fetches"),
              pages=t.get("pages"), documents=t.get("documents"), not_modified=t.get("not_modified"),
              errors=t.get("errors", 0) + t.get("http_errors", 0), new_blobs=t.get("new_blobs"),
-             failed=[f"{n}: {e}" for n, e in failed.items()] or None)
-        if summary.status == "stopped" or self.stopping:
+             verdict=summary.verdict(), failed=failed or None)
+        if summary.status == "abandoned" or self.stopping:
             return result, None
         return result, self._submit_analysis([summary.crawl_id])
 
@@ -351,7 +380,7 @@ class Daemon:
             state = self.states.setdefault(name, SourceState())
             outcome = summary.sources.get(name) if summary is not None else None
             reason = outcome.error if outcome is not None else error
-            state.in_flight = summary is not None and summary.status == "stopped"
+            state.in_flight = summary is not None and summary.status == "abandoned"
             state.last_finished = now
             state.runs += 1
             state.last_crawl_id = summary.crawl_id if summary is not None else state.last_crawl_id
@@ -425,27 +454,17 @@ class Daemon:
             note("extraction workers stopped while idle")
 
     def _load_alerts(self) -> None:
-        """alerts.enqueue_new_events / deliver_pending with the [alerts] settings."""
+        """alerts.enqueue_new_events / deliver_pending with the [alerts] settings (checked before the start)."""
         import alerts
 
-        enqueue, deliver = alerts.enqueue_new_events, alerts.deliver_pending
-        try:
-            settings = alerts.AlertSettings.from_home(self.home)
-        except Exception as exc:  # a wrong [alerts] table: say so, keep crawling
-            note("alert settings cannot be read: nothing will be sent", logging.ERROR, reason=str(exc))
-            return
-        self._alerts = (enqueue, deliver, settings)
+        from tracker import alert_settings
+
+        self._alerts = (alerts.enqueue_new_events, alerts.deliver_pending, alert_settings(self.home))
 
     def _load_preserve(self) -> None:
-        from tracker import ConfigError
         from tracker.webarchives import PreserveConfig
 
-        try:
-            config = PreserveConfig.load(self.home)
-        except ConfigError as exc:  # say so, keep crawling
-            note("preservation settings cannot be read: nothing will be sent to Save Page Now", logging.ERROR,
-                 reason=str(exc))
-            return
+        config = PreserveConfig.load(self.home)  # checked before the start
         self._preserve = config if config.enabled else None
 
     def _preserve_round(self, archive: Archive) -> None:
@@ -580,18 +599,49 @@ def install_stop_signals(daemon: Daemon) -> None:
         loop.add_signal_handler(sig, daemon.request_stop, sig.name)
 
 
+EXIT_OK, EXIT_SOME_FAILED, EXIT_COULD_NOT_RUN, EXIT_NOTHING_REACHABLE = 0, 1, 2, 3
+
+
+def once_outcome(results: list[BatchResult], stopped: bool) -> tuple[int, str]:
+    """`run --once`'s exit code and closing line: 0 all ok, 1 some sources failed, 3 nothing reachable; a run cut
+    short by a stop signal exits 0, as the daemon does (the operator asked for it)."""
+    from crawler import crawl_verdict
+
+    total = reachable = 0
+    causes: dict[str, int] = {}
+    for r in results:
+        if r.summary is not None:
+            total += len(r.summary.sources)
+            reachable += r.summary.reachable
+            for cause, n in r.summary.causes().items():
+                causes[cause] = causes.get(cause, 0) + n
+        elif not (r.error or "").startswith(("not started", "stopped", "stopping")):
+            total += len(r.names)
+            causes["crawl failed"] = causes.get("crawl failed", 0) + len(r.names)
+    causes = dict(sorted(causes.items(), key=lambda kv: (-kv[1], kv[0])))
+    if stopped:
+        return EXIT_OK, crawl_verdict(total, reachable, causes, abandoned=True)
+    if not total:
+        return EXIT_OK, "nothing was due"
+    line = crawl_verdict(total, reachable, causes)
+    return (EXIT_NOTHING_REACHABLE if not reachable else EXIT_OK if reachable == total else EXIT_SOME_FAILED), line
+
+
 def run_daemon(home: Path, sources: list[Any], settings: DaemonSettings | None = None, *, once: bool = False) -> int:
-    """`stp-tracker run`: until SIGTERM / Ctrl-C (exit 0), or with `once` until what is due is done."""
+    """`stp-tracker run`: until SIGTERM / Ctrl-C (exit 0), or with `once` until what is due is done (exit codes
+    of `once_outcome`)."""
     daemon = Daemon(home, sources, settings, mode="once" if once else "daemon")
 
     async def main() -> int:
         install_stop_signals(daemon)
         if once:
             results = await daemon.run_once()
-            return 1 if results and all(r.error or (r.summary and not any(s.ok for s in r.summary.sources.values()))
-                                        for r in results) else 0
+            stopped = daemon._stop is not None and daemon._stop.is_set()
+            code, line = once_outcome(results, stopped)
+            note(f"run finished: {line}", logging.INFO if code == EXIT_OK else logging.WARNING, exit=code)
+            return code
         await daemon.run_forever()
-        return 0
+        return EXIT_OK
 
     code = run_on_reactor(main)
     if daemon.force_exit:

@@ -21,34 +21,36 @@ class DaemonSettings:
     startup_spread_seconds: float = 600.0  # overdue sources at start run within this window, spread out
     heartbeat_seconds: float = 5.0
     delivery_every_seconds: float = 60.0  # retries and digests of the alert outbox
-    stop_timeout_seconds: float = 60.0  # on SIGTERM, wait this long for in-flight work
+    stop_timeout_seconds: float = 8.0  # on SIGTERM, wait this long for in-flight work (systemd waits 90 s)
     cron_jitter_seconds: float = 120.0
     pool_idle_seconds: float = 300.0  # extraction workers (~70 MB each) are let go after this long unused
-    scrapy: dict[str, Any] = field(default_factory=dict)  # Scrapy settings ([crawl.scrapy])
+    scrapy: dict[str, Any] = field(default_factory=dict, metadata={"setting": False})  # from [crawl.scrapy]
+
+    def check(self) -> None:
+        for name, value in vars(self).items():
+            if name != "scrapy" and value < 0:
+                raise ValueError(f"{name}: must be a number >= 0")
+        self.max_batch = max(1, self.max_batch)
+        self.max_parallel_crawls = max(1, self.max_parallel_crawls)
+
+    @classmethod
+    def load(cls, home: Path) -> DaemonSettings:
+        """[daemon] and [crawl.scrapy] of `<home>/config.toml`; ConfigError naming a bad setting."""
+        from tracker import crawl_overrides, settings_table
+
+        settings, _ = settings_table(cls, home, "daemon")
+        settings.scrapy = crawl_overrides(home)
+        return settings
 
     @classmethod
     def from_home(cls, home: Path) -> DaemonSettings:
-        from tracker import ConfigError, crawl_overrides, load_config
+        """As `load`, with a bad setting as a DaemonError (the daemon's one-line refusal to start)."""
+        from tracker import ConfigError
 
         try:
-            section = load_config(home).get("daemon", {})
-            scrapy = crawl_overrides(home)
+            return cls.load(home)
         except ConfigError as exc:
             raise DaemonError(str(exc)) from None
-        if not isinstance(section, dict):
-            raise DaemonError(f"{home / 'config.toml'}: [daemon] must be a table")
-        settings = cls(scrapy=scrapy)
-        for key, value in section.items():
-            current = getattr(settings, key, None)
-            if key == "scrapy" or current is None:
-                known = ", ".join(k for k in cls.__dataclass_fields__ if k != "scrapy")
-                raise DaemonError(f"{home / 'config.toml'}: [daemon] {key}: unknown setting; known: {known}")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise DaemonError(f"{home / 'config.toml'}: [daemon] {key}: must be a number >= 0, not {value!r}")
-            setattr(settings, key, type(current)(value))
-        settings.max_batch = max(1, settings.max_batch)
-        settings.max_parallel_crawls = max(1, settings.max_parallel_crawls)
-        return settings
 
 
 def load_daemon_sources(home: Path, sources_file: Path | None = None) -> list[Any]:

@@ -15,7 +15,8 @@ from typing import Any, Iterator
 
 from diff_match_patch import diff_match_patch
 
-from tracker.meaning.figures import FigureChange, compare_figures, find_service_changes, summarise
+from tracker.meaning.figures import (FigureChange, compare_figures, compare_tables, find_decision_changes,
+                                     find_service_changes, summarise, table_cells)
 
 __all__ = [
     "DIFF_CSS",
@@ -180,6 +181,8 @@ class Change:
     summary: str = "No changes."
     granularity: str = "word"  # coarser ("sentence", "paragraph") only when words would not fit
     messages: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)  # recommendations whose verb changed, added or removed
+    services: list[str] = field(default_factory=list)  # "new: ...", "removed: ...", "changed: ..." passages
 
     def is_empty(self) -> bool:
         """True when nothing was inserted or deleted (re-wrapped text is empty)."""
@@ -210,6 +213,8 @@ class Change:
             "summary": self.summary,
             "granularity": self.granularity,
             "messages": list(self.messages),
+            "decisions": list(self.decisions),
+            "services": list(self.services),
         }
 
     # -- rendering ---------------------------------------------------------------------------------------
@@ -481,8 +486,10 @@ def _snippet(text: str, start: int, end: int) -> str:
     lo = left = max(0, start - 100)
     for match in _BOUNDARY.finditer(text, lo, start):
         left = match.end()
-    if left == lo and lo > 0:  # no sentence start near: begin at the piece
+    if left == lo and lo > 0:  # no sentence start near: begin at the piece (at its word's start, never inside it)
         left = start
+        while left > 0 and text[left - 1].isalnum():
+            left -= 1
     return _clip(text[left:end].strip())
 
 
@@ -524,10 +531,22 @@ def _word_count(ops: list[tuple[int, str]], side: int) -> int:
 # -- the diff --------------------------------------------------------------------------------------------
 
 
+def _in_tables(structure: dict | None) -> str:
+    """Every cell of every table of a structure, headers included, for telling a figure in a table from one in
+    prose."""
+    cells = [c for b in (structure or {}).get("blocks", []) if b.get("type") == "table" for r in b["rows"] for c in r]
+    return "\x00" + "\x00".join(" ".join(c.split()) for c in cells) + "\x00"
+
+
 def diff_texts(
-    before: str, after: str, *, timeout: float = 10.0, max_distinct_tokens: int = TOKEN_CAPACITY
+    before: str, after: str, *, timeout: float = 10.0, max_distinct_tokens: int = TOKEN_CAPACITY,
+    before_structure: dict | None = None, after_structure: dict | None = None,
 ) -> Change:
     """Compare two normalised texts word by word; a timeout is reported (`timed_out`, `messages`), never hidden.
+
+    With both versions' structures (tracker/meaning/layout.py), tables are compared cell by cell: a changed
+    cell is a figure labelled by its column and row, and the figures the text diff finds inside tables (where
+    the flattened text pairs unrelated numbers) are left to that comparison.
 
     `timeout` <= 0 means no limit. When the texts hold more distinct words than `max_distinct_tokens` (the
     characters available to stand for them), sentences and then paragraphs are compared instead, and
@@ -581,13 +600,20 @@ def diff_texts(
     change.added = _passages(ops, a, b, 1)
     change.removed = _passages(ops, a, b, -1)
     figures = compare_figures(a, b, ops)
+    if table_cells(before_structure) and table_cells(after_structure):
+        cells_before, cells_after = _in_tables(before_structure), _in_tables(after_structure)
+        figures = [f for f in figures
+                   if not ((f.before and f.before in cells_before) or (f.after and f.after in cells_after))]
+        figures = compare_tables(before_structure, after_structure, a, b) + figures
     if len(figures) > MAX_FIGURES:
         messages.append(f"{len(figures)} figure changes found; the first {MAX_FIGURES} are listed")
     change.figures = figures[:MAX_FIGURES]
     mentions = find_service_changes(change.added, change.removed)
+    change.services = mentions
+    change.decisions = find_decision_changes(a, b)
     summary = summarise(
         change.figures, change.added, change.removed, mentions,
-        words_added=change.words_added, words_removed=change.words_removed,
+        words_added=change.words_added, words_removed=change.words_removed, decisions=change.decisions,
     )  # fmt: skip
     if timed_out:
         summary = f"Diff timed out after {main_seconds:.3g} s: the comparison is incomplete. {summary}"

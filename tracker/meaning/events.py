@@ -215,7 +215,9 @@ class _Decider:
     def compare(self, before: int, after: int) -> dict[str, Any]:
         from tracker.meaning.diff import diff_texts
 
-        change = diff_texts(self.archive.version_text(before) or "", self.archive.version_text(after) or "")
+        change = diff_texts(self.archive.version_text(before) or "", self.archive.version_text(after) or "",
+                            before_structure=self.archive.version_structure(before),
+                            after_structure=self.archive.version_structure(after))
         data = change.to_json()
         data.pop("ops", None)
         data["significant"] = _significant(change)
@@ -250,7 +252,9 @@ class _Decider:
         from tracker.meaning.diff import diff_texts
 
         change = diff_texts(self.archive.version_text(version_before) or "",
-                            self.archive.version_text(version_now) or "")
+                            self.archive.version_text(version_now) or "",
+                            before_structure=self.archive.version_structure(version_before),
+                            after_structure=self.archive.version_structure(version_now))
         if not _significant(change):
             log.info("document %s: new text, not a meaningful change (%s)", doc["id"], change.summary)
             return

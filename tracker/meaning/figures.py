@@ -14,6 +14,11 @@ __all__ = [
     "find_figures",
     "find_service_changes",
     "summarise",
+    "table_cells",
+    "compare_tables",
+    "find_decision_changes",
+    "measure_label",
+    "SUMMARY_CHARS",
 ]
 
 Op = tuple[int, str]
@@ -180,18 +185,30 @@ class FigureChange:
     after_value: float | str | None = None
     before_span: tuple[int, int] | None = None  # offsets in the diff's before text (for highlighting)
     after_span: tuple[int, int] | None = None
+    row: str | None = None  # table cells: the row's and column's labels
+    column: str | None = None
+    total: bool = False  # a total or headline figure (ranks above the rows it sums)
+    stamp: bool = False  # a date that only says when a letter, meeting or page was dated: not news
 
     def to_json(self) -> dict[str, str | None]:
-        return {"before": self.before, "after": self.after, "context": self.context, "kind": self.kind}
+        out = {"before": self.before, "after": self.after, "context": self.context, "kind": self.kind}
+        if self.row is not None or self.column is not None:
+            out.update(row=self.row, column=self.column, total=self.total)
+        return out
 
     def describe(self) -> str:
-        """One phrase: 'Acute bed reduction changed from 180 beds to 320 beds'."""
-        label = self.context or self.kind
+        """One phrase: 'Acute beds to be cut: 180 beds -> 320 beds'; a table row added or removed: 'row added:
+        Community Wardens (2025-26 £000s 262.5)'."""
+        label = self.context or _KIND_LABEL.get(self.kind, self.kind)
+        if self.kind == "row":
+            what = "row added" if self.after is not None else "row removed"
+            column = f"{self.column} " if self.column else ""
+            return f"{what}: {self.row} ({column}{self.after if self.after is not None else self.before})"
         if self.before is not None and self.after is not None:
-            return f"{label} changed from {self.before} to {self.after}"
+            return f"{label}: {self.before} -> {self.after}"
         if self.after is not None:
-            return f"{label}: {self.after} added"
-        return f"{label}: {self.before} removed"
+            return f"{label}: {self.after} (new)"
+        return f"{label}: {self.before} (removed)"
 
 
 def _sentence_bounds(text: str, start: int, end: int, reach: int = 300) -> tuple[int, int]:
@@ -416,18 +433,21 @@ def compare_figures(before_text: str, after_text: str, ops: Sequence[Op]) -> lis
             y = new[pairs[i]]
             if _same_value(x, y):
                 continue
-            context = _context(before, x, old_found)
+            context = measure_label(before, x) or _context(before, x, old_found)
             change = FigureChange(x.kind, x.text, y.text, context, x.value, y.value, (x.start, x.end), (y.start, y.end))
+            change.stamp = x.kind == "date" and (is_dating(before, x.start) or is_dating(after, y.start))
             changes.append((y.start, change))
         else:
-            context = _context(before, x, old_found)
+            context = measure_label(before, x) or _context(before, x, old_found)
             change = FigureChange(x.kind, x.text, None, context, x.value, None, (x.start, x.end), None)
+            change.stamp = x.kind == "date" and is_dating(before, x.start)
             changes.append((mapped[i], change))
     for j in news:
         if j not in used:
             y = new[j]
-            context = _context(after, y, new_found)
+            context = measure_label(after, y) or _context(after, y, new_found)
             change = FigureChange(y.kind, None, y.text, context, None, y.value, None, (y.start, y.end))
+            change.stamp = y.kind == "date" and is_dating(after, y.start)
             changes.append((y.start, change))
     changes.sort(key=lambda c: c[0])
     return [c for _, c in changes]
@@ -497,10 +517,42 @@ def find_service_changes(added: list[str], removed: list[str]) -> list[str]:
 
 
 def _clip(text: str, limit: int = 160) -> str:
+    """At most `limit` characters, cut at a space (never inside a word), "…" marking the cut."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    return text[:limit].rsplit(" ", 1)[0] + "…"
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+SUMMARY_CHARS = 300  # a summary is shorter than this; the event's `changes` has the full list
+
+
+def _plain(passage: str) -> str:
+    """A quoted passage as a headline: "Bassetlaw A&E will close overnight" -> "Bassetlaw A&E to close overnight"."""
+    passage = re.sub(r"\bwill\s+(?:now\s+)?be\b", "to be", passage)
+    passage = re.sub(r"\bwill\s+(?:now\s+)?(?=[a-z])", "to ", passage)
+    return passage.strip().rstrip(".")
+
+
+def _fit(parts: list[str], limit: int = SUMMARY_CHARS) -> str:
+    """Parts joined with "; " under `limit` characters, largest first as given; the rest counted ("and 3 more
+    changes"); a part too long alone is cut at a word, never inside one."""
+    out: list[str] = []
+    for k, part in enumerate(parts):
+        rest = len(parts) - k - 1
+        tail = f"; and {rest} more change{'s' if rest != 1 else ''}" if rest else ""
+        candidate = "; ".join(out + [part]) + tail + "."
+        if len(candidate) < limit:
+            out.append(part)
+            continue
+        if not out:  # the first part alone is too long: cut it at a word
+            room = limit - len(tail) - 3
+            out.append(_clip(part, max(20, room)))
+        left = len(parts) - len(out)
+        text = "; ".join(out) + (f"; and {left} more change{'s' if left != 1 else ''}" if left else "")
+        return text if text.endswith("…") else text.rstrip(".") + "."
+    text = "; ".join(out)
+    return text if text.endswith("…") else text.rstrip(".") + "."
 
 
 def summarise(
@@ -511,31 +563,57 @@ def summarise(
     *,
     words_added: int | None = None,
     words_removed: int | None = None,
+    decisions: Sequence[str] = (),
 ) -> str:
-    """One or two sentences a person reads: figures that moved, then service and site passages.
+    """What a campaigner reads, under SUMMARY_CHARS: totals and headline figures, changed recommendations,
+    figures named by what they measure, other table cells, services and sites added or removed, in that order;
+    no phrase twice; dates that only date a page, letter or meeting left out.
 
-    Dates that only stamp the page ("Page last reviewed: ...") are left out. With no figure and no service
-    passage: "N words added, M removed" and the first added (else removed) passage; the counts default to
-    the words in the passages given (`diff_texts` passes the exact ones).
+    With none of those: "N words added, M removed" and the first added (else removed) passage; the counts default
+    to the words in the passages given (`diff_texts` passes the exact ones).
     """
     figures = [f for f in change_figures if not _is_stamp(f)]
-    moved_all = [f for f in figures if f.before is not None and f.after is not None]
-    moved = moved_all[:3]
-    shown = {t for f in moved for t in (f.before, f.after) if t}
-    mentions_all = [m for m in service_mentions if not (m.startswith("changed: ") and any(t in m for t in shown))]
-    mentions = mentions_all[:2]
+    mentions = [m for m in service_mentions]
     # a figure that only came or went with a passage already quoted is not repeated
-    rest_all = [
-        f for f in figures if f not in moved_all and not any((f.after or f.before or "") in m for m in mentions)
-    ]
-    rest = rest_all[: max(0, 3 - len(moved) - len(mentions))]
-    parts = [f.describe() for f in moved] + [_clip(m).rstrip(".") for m in mentions] + [f.describe() for f in rest]
-    extra = len(moved_all) - len(moved) + len(mentions_all) - len(mentions) + len(rest_all) - len(rest)
+    in_mentions = lambda f: (f.before is None or f.after is None) and any(  # noqa: E731
+        (f.after or f.before or "") in m for m in mentions)
+    totals = [f for f in figures if f.kind in ("table", "row") and f.total]
+    text_figures = [f for f in figures if f.kind not in ("table", "row", "date") and not in_mentions(f)]
+    cells = [f for f in figures if f.kind == "table" and not f.total]
+    rows = [f for f in figures if f.kind == "row" and not f.total]
+    dates = [f for f in figures if f.kind == "date" and not in_mentions(f)]
+    parts: list[str] = []
+    seen: set[object] = set()
+
+    def add(text: str, key: object = None) -> None:
+        key = key if key is not None else text.lower()
+        if key in seen or text.lower() in seen:
+            return
+        seen.add(key)
+        seen.add(text.lower())
+        parts.append(text)
+
+    def add_figure(f: FigureChange) -> None:
+        # the same before/after pair under two labels (a "Total Cash Limit" and a "Total Finance" that balance)
+        # is one change
+        add(f.describe(), (f.before, f.after) if f.before and f.after else None)
+
+    for f in totals[:3]:
+        add_figure(f)
+    for d in decisions:
+        add(_clip(d, 140))
+    for f in text_figures:
+        add_figure(f)
+    for f in totals[3:] + cells:
+        add_figure(f)
+    for m in mentions:
+        if m.startswith("changed: ") and any(t and t in m for f in figures for t in (f.before, f.after)):
+            continue  # the figure in it is already listed
+        add(_clip(_plain(m), 140))
+    for f in rows + dates:
+        add_figure(f)
     if parts:
-        text = "; ".join(parts)
-        if extra:
-            text += f"; and {extra} more change{'s' if extra != 1 else ''}"
-        return text.rstrip(".") + "."
+        return _fit(parts)
     n_added = sum(len(_TOKEN_WORD.findall(p)) for p in added) if words_added is None else words_added
     n_removed = sum(len(_TOKEN_WORD.findall(p)) for p in removed) if words_removed is None else words_removed
     return describe_words(n_added, n_removed, added, removed)
@@ -571,4 +649,343 @@ _TOKEN_WORD = re.compile(r"\w+(?:['’.,/:-]\w+)*")
 
 
 def _is_stamp(figure: FigureChange) -> bool:
-    return figure.kind == "date" and bool(_STAMP.search(figure.context) or _UI.search(figure.context))
+    return figure.kind == "date" and (figure.stamp or bool(_STAMP.search(figure.context) or _UI.search(figure.context)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tables: a changed cell is a figure, labelled by its column and row headers
+
+_UNIT = re.compile(r"^\(?(?:£|£'?0{3}s?|£k|£m|£000s?|\d{0,3}0{3}s|%|wte|fte|k|m|nos?\.?|number)\)?$", re.I)
+_TOTAL = re.compile(r"\b(?:total|net|overall|grand|sub-?total|sum|headline|cash limit)\b", re.I)
+_CAPTION_LEAD = re.compile(r"^(?:table|figure|chart)\s+[\w.]{1,6}\s*[:.-]\s*", re.I)
+_ROWS_ARE = re.compile(r"\s+(?:by|per|for each)\s+[\w\s,&'-]{1,40}$", re.I)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure cell of a table, with what labels it."""
+
+    column: str
+    row: str
+    text: str
+    value: float | None
+    total: bool
+    page: int | None
+
+
+def _cell_value(text: str) -> float | None:
+    raw = text.strip().replace("£", "").replace(",", "").replace(" ", "")
+    negative = raw.startswith("(") and raw.endswith(")")
+    raw = raw.strip("()%")
+    scale = 1.0
+    for suffix, factor in (("bn", 1e9), ("m", 1e6), ("k", 1e3)):
+        if raw.lower().endswith(suffix):
+            raw, scale = raw[: -len(suffix)], factor
+            break
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        return 0.0 if raw in ("-", "–", "—") else None
+    return -value if negative else value
+
+
+def _column_labels(rows: list[list[str]], header_rows: int, value_columns: list[int], caption: str) -> dict[int, str]:
+    """Each figure column's label: its header cells top to bottom, units last in brackets ("Total Cost (£000s)").
+    Where two columns would read the same ("Core (£000s)" under each year), the nearest header of a row above
+    that has several headers (a year spanning Core / External / Total) is put in front."""
+    # A header row with one cell in a table of several columns is a title ("APPENDIX D - Revenue Plan",
+    # "INDICATIVE FOR PLANNING PURPOSES"), not any one column's header.
+    def is_title(r: int) -> bool:
+        cells = [j for j, c in enumerate(rows[r]) if c]
+        return len(cells) == 1 and len(rows[r]) > 2 and (cells[0] not in value_columns or len(rows[r][cells[0]]) > 24)
+
+    headers = [r for r in range(header_rows) if not is_title(r)]
+
+    def label_of(j: int, extra: str = "") -> str:
+        parts = [rows[r][j] for r in headers if rows[r][j]]
+        units = [p for p in parts if _UNIT.match(p)]
+        words = [p for p in parts if not _UNIT.match(p)]
+        text = " ".join(([extra] if extra else []) + words) or (f"column {j + 1}" if not caption else "")
+        if caption:
+            text = f"{caption} {text}".strip()
+        return text + (f" ({units[0]})" if units else "")
+
+    labels = {j: label_of(j) for j in value_columns}
+    seen: dict[str, list[int]] = {}
+    for j, label in labels.items():
+        seen.setdefault(label, []).append(j)
+    for label, columns in seen.items():
+        if len(columns) < 2:
+            continue
+        for r in headers:
+            spanning = [k for k in range(len(rows[r])) if rows[r][k] and not _UNIT.match(rows[r][k])]
+            if len(spanning) < 2:
+                continue
+            for j in columns:
+                if rows[r][j]:
+                    continue
+                nearest = min(spanning, key=lambda k: (abs(k - j), k > j))
+                labels[j] = label_of(j, rows[r][nearest])
+            break
+    return labels
+
+
+def table_cells(structure: dict | None) -> list[Cell]:
+    """The figure cells of every table in a structure (tracker/meaning/layout.py's shape), in order.
+
+    A table's figure columns are those holding figures below its header rows, except a row-number column
+    (1, 2, 3 ... down the side); the other cells of a row are its label ("Growth, Environment & Transport").
+    A section row with a label and no figures ("Funded By:") is kept as the row's section only when two rows
+    would otherwise read the same. A table with no header rows continues the previous one (a table carried
+    over a page) when it has as many columns.
+    """
+    from tracker.meaning.layout import is_value_cell
+
+    cells: list[Cell] = []
+    previous: tuple[int, dict[int, str]] | None = None
+    for block in (structure or {}).get("blocks", []):
+        if block.get("type") != "table":
+            continue
+        rows = block.get("rows") or []
+        h = int(block.get("header_rows") or 0)
+        if not rows:
+            continue
+        width = len(rows[0])
+        data = rows[h:]
+        value_columns = [j for j in range(width) if any(is_value_cell(r[j]) for r in data)]
+        index_like = [j for j in value_columns if _is_row_numbers([r[j] for r in data])]
+        value_columns = [j for j in value_columns if j not in index_like]
+        caption = ""
+        if h and sum(1 for c in rows[0] if c) == 1 and width > 2 and not any(is_value_cell(c) for c in rows[0]):
+            only = next(c for c in rows[0] if c)
+            if only not in (rows[0][j] for j in value_columns):  # a title over the table, not one column's header
+                caption = _ROWS_ARE.sub("", _CAPTION_LEAD.sub("", only)).strip()
+                caption = caption[:1].upper() + caption[1:] if len(caption) <= 40 else ""
+        if h == 0 and previous is not None and previous[0] == width:
+            labels = previous[1]
+        else:
+            labels = _column_labels(rows, h, value_columns, caption)
+        previous = (width, labels)
+        label_columns = [j for j in range(width) if j not in value_columns and j not in index_like]
+        for row in data:
+            label = " ".join(row[j] for j in label_columns if row[j] and not is_value_cell(row[j]))
+            label = _LEADING_FIGURES.sub("", label)  # a figure printed against the label's cell is not its name
+            for j in value_columns:
+                text = row[j]
+                if not text or not is_value_cell(text):
+                    continue
+                column = labels.get(j, f"column {j + 1}")
+                total = bool(_TOTAL.search(label))
+                cells.append(Cell(column, label, text, _cell_value(text), total, block.get("page")))
+    return cells
+
+
+_LEADING_FIGURES = re.compile(r"^(?:[-(]?£?\d[\d,.]*\)?\s+)+")
+
+
+def _is_row_numbers(column: list[str]) -> bool:
+    numbers = [c for c in column if c]
+    if len(numbers) < 3 or not all(c.isdigit() and len(c) <= 3 for c in numbers):
+        return False
+    values = [int(c) for c in numbers]
+    return all(b == a + 1 for a, b in zip(values, values[1:]))
+
+
+def _keyed(cells: list[Cell]) -> dict[tuple[str, str], Cell]:
+    """Cells by (column, row) label; a label pair that reads the same for several cells (columns whose headers
+    were not read apart) is left out: pairing those by position would pair unrelated figures."""
+    out: dict[tuple[str, str], Cell] = {}
+    ambiguous: set[tuple[str, str]] = set()
+    for cell in cells:
+        key = (cell.column.lower(), cell.row.lower())
+        if key in out:
+            ambiguous.add(key)
+        out[key] = cell
+    return {k: v for k, v in out.items() if k not in ambiguous}
+
+
+def compare_tables(before: dict | None, after: dict | None, before_text: str = "", after_text: str = "") -> list[FigureChange]:
+    """Figure changes between the tables of two structures: a cell whose (column, row) label reads the same on
+    both sides but whose figure differs is one change ("Total Cost (£000s), Total Cash Limit: 2,007,750 ->
+    2,002,563"); a row whose label is on one side only is a row added or removed (a project taken out of a
+    capital programme), given by its first figure, when its label is nowhere in the other side's text (a row
+    whose label only moved or merged with another is not gone). Cells are matched by labels, not positions, so a table
+    re-paginated, split over pages or with a column added still compares cell for cell. Totals first (a total
+    sums the rows below it: it is the headline), then by how much the figure moved."""
+    old, new = _keyed(table_cells(before)), _keyed(table_cells(after))
+    if not old or not new:
+        return []
+    changes: list[FigureChange] = []
+    for key, x in old.items():
+        y = new.get(key)
+        if y is None or x.text == y.text or (x.value is not None and x.value == y.value):
+            continue
+        label = ", ".join(p for p in (x.column, x.row) if p)
+        change = FigureChange("table", x.text, y.text, label, x.value, y.value)
+        change.row, change.column, change.total = x.row, x.column, x.total
+        changes.append(change)
+    old_rows = {c.row.lower(): c for c in reversed(list(old.values())) if c.row}
+    new_rows = {c.row.lower(): c for c in reversed(list(new.values())) if c.row}
+    old_columns = {c.column.lower() for c in old.values()}
+    new_columns = {c.column.lower() for c in new.values()}
+    haystacks = {-1: " ".join(after_text.lower().split()), 1: " ".join(before_text.lower().split())}
+    for rows, others, columns, side in ((old_rows, new_rows, new_columns, -1), (new_rows, old_rows, old_columns, 1)):
+        for name, cell in rows.items():
+            if " ".join(name.split()) in haystacks[side]:
+                continue
+            if name in others or cell.column.lower() not in columns or not name[:1].isalpha() \
+                    or cell.column.startswith("column "):
+                continue  # a row only in a table the other side does not have is no row added or removed
+            label = ", ".join(p for p in (cell.column, cell.row) if p)
+            change = FigureChange("row", cell.text if side < 0 else None, cell.text if side > 0 else None, label,
+                                  cell.value if side < 0 else None, cell.value if side > 0 else None)
+            change.row, change.column, change.total = cell.row, cell.column, cell.total
+            changes.append(change)
+
+    def weight(c: FigureChange) -> tuple[int, int, int, float, float]:
+        # Totals first, and among them the biggest figure (a net budget above the subtotals it is made of),
+        # then the cells that moved most.
+        a = c.before_value if isinstance(c.before_value, float) else 0.0
+        b = c.after_value if isinstance(c.after_value, float) else 0.0
+        size = max(abs(a), abs(b)) if c.total else 0.0
+        return (0 if c.total else 1, 0 if c.kind == "table" else 1, -size,
+                0 if _TOTAL.search(c.column or "") else 1, -abs(b - a))
+
+    changes.sort(key=weight)
+    return changes
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What a figure measures, dates that only date a letter or meeting, decisions
+
+# A date right after a letter's or a meeting's label ("Date: 13 March 2025", "To: Cabinet - 4 March 2025",
+# "Thursday 13 March 2025", "Cabinet Committee 6th March 2025") dates the paper, it is not a change to a plan;
+# "close from April 2017" or "consultation ends 30 June" keep their verbs and stay figures.
+_STAMP_LEAD = re.compile(
+    r"(?:\bdated?|\bcabinet|\bcouncil|\bcommittee|\bboard|\bmeeting|\bpanel|\bforum|\bissued"
+    r"|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day|\bheld\s+on|\bpathway\s+of\s+paper|\bpaper)\s*[:,–-]?\s*$"
+    r"|:\s*$",
+    re.I,
+)
+
+
+def is_dating(text: str, start: int) -> bool:
+    """True when the date at `start` of `text` follows a letter's or meeting's label (see _STAMP_LEAD)."""
+    return _STAMP_LEAD.search(text[max(0, start - 40) : start]) is not None
+
+
+_MEASURE = re.compile(
+    r"\b(gap|deficit|shortfall|savings?|investment|budget|spend(?:ing)?|costs?|funding|income|grants?|allocation"
+    r"|capital\s+programme|surplus|contracts?|reserves?)\b",
+    re.I,
+)
+_NAMED_FUND = re.compile(
+    r"\b((?:[A-Z][\w'&-]*\s(?:(?:and|&|of|for)\s)?){1,6}(?:Grant|Fund|Budget|Programme|Allocation|Levy|Settlement))\b"
+)
+_CUT = re.compile(r"\b(?:reduc\w*|cut\w*|clos\w*|fewer|los[es]\w*|remov\w*|decommission\w*)\b", re.I)
+_GROW = re.compile(r"\b(?:increas\w*|additional|extra|more|open\w*|new|expan\w*|grow\w*)\b", re.I)
+_WHEN_AFTER = re.compile(r"\s*(?:beds?\s+|posts?\s+)?(?:\w+\s+){0,3}?\b(by|in|for|over|from)\s+"
+                         r"((?:19|20)\d\d(?:\s?[/-]\s?\d\d(?:\d\d)?)?|(?:the\s+)?next\s+\w+\s+years|\w+\s+years)\b", re.I)
+_ADJECTIVE_STOP = _STOP | {"we", "will", "propose", "proposed", "plan", "plans", "planned", "reach", "be", "has", "have"}
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def measure_label(text: str, figure: Figure) -> str | None:
+    """What a figure measures, from its sentence: "Acute beds to be cut", "Funding gap by 2020/21",
+    "Additional community nursing posts by 2023/24"; None when the sentence does not say."""
+    left, right = _sentence_bounds(text, figure.start, figure.end, reach=200)
+    sentence = text[left:right]
+    when = _WHEN_AFTER.match(text, figure.end, min(right, figure.end + 60))
+    timeframe = f" {when.group(1).lower()} {when.group(2)}" if when and when.group(2)[:1].isdigit() else ""
+    if figure.kind == "beds":
+        adjectives = [w for w in re.findall(rf"\b({_BED_WORDS})\s+(?=(?:\w+\s+){{0,1}}beds?\b)", sentence, re.I)
+                      if w.lower() not in ("more", "fewer", "new", "additional", "extra")]
+        noun = " ".join(dict.fromkeys(a.lower() for a in adjectives[:2]))
+        direction = " to be cut" if _CUT.search(sentence) else (" to be added" if _GROW.search(sentence) else "")
+        return _capital(f"{noun} beds".strip()) + direction + timeframe
+    if figure.kind == "posts":
+        between = text[figure.start:figure.end]
+        words = [w for w in re.findall(r"[A-Za-z][\w'-]*", between) if w.lower() not in _STOP]
+        return _capital(" ".join(words)) + timeframe if words else None
+    if figure.kind == "money":
+        match = _MEASURE.search(sentence)
+        # A named grant, fund or programme in the sentence or just before it ("Children's Social Care
+        # Prevention Grant ... This has been uplifted to £269.7m") names the figure best.
+        names = _NAMED_FUND.findall(text, max(0, left - 300), figure.start)
+        if names and (not match or names[-1].lower().endswith(match.group(1).lower())):
+            return " ".join(names[-1].split()) + timeframe
+        if not match:
+            return " ".join(names[-1].split()) + timeframe if names else None
+        noun = match.group(1).lower()
+        if noun == "gap" and re.search(r"\bfunding\b", sentence, re.I):
+            return "Funding gap" + timeframe
+        before = [w for w in re.findall(r"[A-Za-z][\w'-]*", sentence[: match.start()])[-2:]]
+        modifiers = []
+        for word in reversed(before):
+            if word.lower() in _ADJECTIVE_STOP:
+                break
+            modifiers.insert(0, word.lower())
+        return _capital(" ".join(modifiers + [noun])) + timeframe
+    return None
+
+
+_DECISION_VERBS = frozenset(
+    "note endorse adopt approve agree delegate recommend reject defer consider comment support accept authorise "
+    "authorize resolve request ratify confirm refer grant refuse receive nominate appoint establish commission "
+    "decide proceed withdraw rescind amend".split()
+)
+# "(iii) ENDORSE the Cabinet Member's proposal ..." (ModernGov and CMIS report templates, ICB board papers)
+_MARKED_DECISION = re.compile(
+    r"\((?P<mark>[ivx]{1,6}|[a-z]|\d{1,2})\)\s+(?P<verb>[A-Z]{3,})\b(?P<rest>[^;]{0,200})"
+)
+# "The Board is asked to approve ...", "Council is recommended to adopt ..."
+_ASKED_DECISION = re.compile(
+    r"\b(?:is|are)\s+(?:asked|recommended|invited|requested)\s+to:?\s+(?P<verb>[A-Za-z]{3,})\b(?P<rest>[^.;]{0,240})"
+)
+
+
+_REST_END = re.compile(r"\.\s|\.$|\s\((?:[ivx]{1,6}|[a-z]|\d{1,2})\)\s|\s(?:and|or)$")
+
+
+def _decisions(text: str) -> list[tuple[str | None, str, str]]:
+    found = []
+    for m in _MARKED_DECISION.finditer(text):
+        if m.group("verb").lower() in _DECISION_VERBS:
+            rest = m.group("rest")
+            end = _REST_END.search(rest)
+            rest = rest[: end.start()] if end else rest
+            found.append((m.group("mark"), m.group("verb"), " ".join(rest.split()).rstrip(",; ")))
+    for m in _ASKED_DECISION.finditer(text):
+        if m.group("verb").lower() in _DECISION_VERBS:
+            found.append((None, m.group("verb"), " ".join(m.group("rest").split())))
+    return found
+
+
+def find_decision_changes(before: str, after: str) -> list[str]:
+    """Recommendations and decisions whose verb changed ("Recommendation (iii): ENDORSE -> ADOPT the Kent
+    Minerals and Waste Local Plan"), and those added or removed, from the decision lists of report templates."""
+    old, new = _decisions(before), _decisions(after)
+    out: list[str] = []
+    old_marked = {mark: (verb, rest) for mark, verb, rest in old if mark}
+    new_marked = {mark: (verb, rest) for mark, verb, rest in new if mark}
+    old_verbs = {(verb.lower(), rest.lower()) for _, verb, rest in old}
+    new_verbs = {(verb.lower(), rest.lower()) for _, verb, rest in new}
+    for mark, (verb, rest) in new_marked.items():
+        if mark in old_marked and old_marked[mark][0].lower() != verb.lower():
+            out.append(f"Recommendation ({mark}): {old_marked[mark][0]} -> {verb} {rest}".strip())
+        elif mark not in old_marked and (verb.lower(), rest.lower()) not in old_verbs:
+            out.append(f"new recommendation: {verb} {rest}".strip())
+    for mark, (verb, rest) in old_marked.items():
+        if mark not in new_marked and (verb.lower(), rest.lower()) not in new_verbs:
+            out.append(f"recommendation removed: {verb} {rest}".strip())
+    old_asked = [(v, r) for m, v, r in old if m is None]
+    new_asked = [(v, r) for m, v, r in new if m is None]
+    if old_asked and new_asked and {v.lower() for v, _ in old_asked} != {v.lower() for v, _ in new_asked}:
+        gone = [v for v, _ in old_asked if v.lower() not in {x.lower() for x, _ in new_asked}]
+        came = [(v, r) for v, r in new_asked if v.lower() not in {x.lower() for x, _ in old_asked}]
+        if gone and came:
+            out.append(f"Recommendation: {gone[0]} -> {came[0][0]} {came[0][1]}".strip())
+    return out

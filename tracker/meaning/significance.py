@@ -83,6 +83,7 @@ def significance(change: Change) -> tuple[bool, str]:
     2. no inserted or deleted text: not significant;
     3. a figure changed (money, beds, posts, percentage, or a date that is not a "last reviewed / updated /
        printed" stamp): significant;
+    3b. a recommendation's verb changed, or one was added or removed ("ENDORSE" -> "ADOPT"): significant;
     4. a passage naming a service or site with an action word (A&E ... close) added or removed: significant;
     5. edits inside boilerplate sentences (page stamps, cookie / survey / navigation text) and cosmetic hunks
        (the same letters and digits both sides: spacing, punctuation, case, a word split by markup) are set
@@ -100,6 +101,8 @@ def significance(change: Change) -> tuple[bool, str]:
     if figures:
         more = f" (and {len(figures) - 1} more)" if len(figures) > 1 else ""
         return True, f"figure changed: {figures[0].describe()}{more}"
+    if getattr(change, "decisions", None):
+        return True, f"a recommendation or decision changed: {_clip(change.decisions[0], 120)}"
     services = find_service_changes(change.added, change.removed)
     if services:
         return True, f"service or site change: {_clip(services[0], 120)}"

@@ -128,6 +128,7 @@ class PagesMixin:
             blob = archive.blob_info(version["blob_sha256"]) if version["blob_sha256"] else None
             text = archive.version_text(version_id) or ""
             preservations = archive.preservations(version_ids=[version_id])
+            structure = archive.version_structure(version_id)
         index = siblings.index(version_id) if version_id in siblings else -1
         previous = siblings[index - 1] if index > 0 else None
         following = siblings[index + 1] if 0 <= index < len(siblings) - 1 else None
@@ -138,7 +139,9 @@ class PagesMixin:
         cite_url = f"{base}/versions/{version_id}"
         return self.render("version.html", version=version, fetches=fetches, blob=blob, text=text,
                            preservations=preservations, previous=previous, following=following, number=index + 1,
-                           total=len(siblings), blocks=reading.blocks(text, (blob or {}).get("page_offsets")),
+                           total=len(siblings),
+                           blocks=reading.structured_blocks(structure) if structure else reading.blocks(
+                               text, (blob or {}).get("page_offsets")), structured=bool(structure),
                            cite_url=cite_url, roles=roles.get(version_id, []), plain=request.query_params.get("view") == "text")
 
     def version_raw(self, request: Request) -> Response:
@@ -179,7 +182,9 @@ class PagesMixin:
             versions.append(version)
 
         def compute() -> Any:
-            return diff_texts(archive.version_text(a) or "", archive.version_text(b) or "")
+            return diff_texts(archive.version_text(a) or "", archive.version_text(b) or "",
+                              before_structure=archive.version_structure(a),
+                              after_structure=archive.version_structure(b))
 
         return versions[0], versions[1], self.diffs.get((a, b), compute)
 
@@ -189,6 +194,7 @@ class PagesMixin:
         whole = request.query_params.get("context") == "all"
         with self.archive() as archive:
             before, after, change = self._change(archive, a, b)
+            tables = reading.table_diffs(archive.version_structure(a), archive.version_structure(b))
         other_document = before["document_id"] != after["document_id"]
         if other_document:  # figures of two different documents are not before and after of one another
             import dataclasses
@@ -196,7 +202,8 @@ class PagesMixin:
             change = dataclasses.replace(change, figures=[])
         body = Markup(change.to_html(side_by_side=side, context=None if whole else 2, css=False))
         return self.render("diff.html", before=before, after=after, change=change, body=body, side=side, whole=whole,
-                           figures=[f.to_json() for f in change.figures], other_document=other_document)
+                           figures=[f.to_json() for f in change.figures], other_document=other_document,
+                           tables=[] if other_document else tables)
 
     def search_page(self, request: Request) -> Response:
         params = _search_params(request)
@@ -257,9 +264,11 @@ class PagesMixin:
     def _base_url(self) -> tuple[str, bool]:
         """Where links in feeds point, and whether the operator said so: [alerts] base_url in config.toml, else
         the address this server was started on (never the request's Host header, which any client can set)."""
-        from alerts import DEFAULT_BASE_URL, AlertSettings
+        from alerts import DEFAULT_BASE_URL
 
-        configured = AlertSettings.from_home(self.home).base_url
+        from tracker import alert_settings
+
+        configured = alert_settings(self.home).base_url  # a bad [alerts] table: an error page saying so
         if configured and configured != DEFAULT_BASE_URL:
             return configured.rstrip("/"), True
         return (self.server_url or DEFAULT_BASE_URL).rstrip("/"), False

@@ -40,3 +40,92 @@ def blocks(text: str, page_offsets: list[int] | None = None) -> list[dict[str, A
             out.append({"page": page, "kind": "heading" if _is_heading(paragraph) else "paragraph",
                         "text": paragraph, "anchor": f"p{n}"})
     return out
+
+
+def structured_blocks(structure: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored structure (tracker.meaning.layout's shape) as reading blocks with page and paragraph anchors:
+    headings, paragraphs, lists and tables (rows and cells, header rows apart)."""
+    out: list[dict[str, Any]] = []
+    page_seen = None
+    multi_page = (structure.get("pages") or 1) > 1
+    n = 0
+    for block in structure.get("blocks") or []:
+        page = int(block.get("page") or 1)
+        if multi_page and page != page_seen:
+            out.append({"page": page, "kind": "page", "text": f"Page {page}", "anchor": f"page-{page}"})
+            page_seen = page
+        n += 1
+        kind = block.get("type")
+        item: dict[str, Any] = {"page": page, "anchor": f"p{n}", "ocr": bool(block.get("ocr")),
+                                "confidence": block.get("confidence")}
+        if kind == "table":
+            rows = [[str(c) for c in row] for row in block.get("rows") or []]
+            head = int(block.get("header_rows") or 0)
+            item.update(kind="table", head=rows[:head], body=rows[head:], cut=bool(block.get("cut")))
+        elif kind == "list":
+            item.update(kind="list", items=[str(i) for i in block.get("items") or []])
+        elif kind == "heading":
+            item.update(kind="heading", text=str(block.get("text") or ""), level=min(6, 2 + int(block.get("level") or 1)))
+        else:
+            item.update(kind="paragraph", text=str(block.get("text") or ""))
+        out.append(item)
+    return out
+
+
+def _tables(structure: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [b for b in (structure or {}).get("blocks") or [] if b.get("type") == "table" and b.get("rows")]
+
+
+def _key(row: list[str]) -> str:
+    return " ".join((row[0] if row else "").lower().split())
+
+
+def table_diffs(before: dict[str, Any] | None, after: dict[str, Any] | None, limit: int = 20) -> list[dict[str, Any]]:
+    """Tables compared cell by cell: tables paired in order of their header rows' likeness, rows paired by their
+    first cell (the row label), columns by position. Each result: {page, head, rows: [[{before, after, changed}]],
+    added_rows, removed_rows}; only tables in which something changed."""
+    old_tables, new_tables = _tables(before), _tables(after)
+    used: set[int] = set()
+    out: list[dict[str, Any]] = []
+    for new in new_tables:
+        head_new = int(new.get("header_rows") or 0)
+        sig = " | ".join(" ".join(r) for r in new["rows"][:max(1, head_new)]).lower()
+        best, best_score = None, 0.0
+        for i, old in enumerate(old_tables):
+            if i in used:
+                continue
+            head_old = int(old.get("header_rows") or 0)
+            old_sig = " | ".join(" ".join(r) for r in old["rows"][:max(1, head_old)]).lower()
+            a, b = set(sig.split()), set(old_sig.split())
+            score = len(a & b) / max(1, len(a | b))
+            labels_new = {_key(r) for r in new["rows"][head_new:]}
+            labels_old = {_key(r) for r in old["rows"][head_old:]}
+            score += len(labels_new & labels_old) / max(1, len(labels_new | labels_old))
+            if score > best_score:
+                best, best_score = i, score
+        if best is None or best_score < 0.5:
+            continue
+        used.add(best)
+        old = old_tables[best]
+        head_old = int(old.get("header_rows") or 0)
+        old_rows = {_key(r): r for r in old["rows"][head_old:]}
+        rows, changed_any = [], False
+        new_labels = set()
+        for row in new["rows"][head_new:]:
+            label = _key(row)
+            new_labels.add(label)
+            previous = old_rows.get(label)
+            cells = []
+            for j, cell in enumerate(row):
+                was = previous[j] if previous is not None and j < len(previous) else None
+                changed = previous is not None and was != cell
+                changed_any |= changed
+                cells.append({"before": was, "after": cell, "changed": changed, "new_row": previous is None})
+            changed_any |= previous is None
+            rows.append(cells)
+        removed = [r for label, r in old_rows.items() if label not in new_labels]
+        if changed_any or removed:
+            out.append({"page": new.get("page"), "head": new["rows"][:head_new], "rows": rows, "removed_rows": removed})
+        if len(out) >= limit:
+            break
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -11,6 +12,8 @@ from starlette.responses import HTMLResponse, Response
 from storage import ALERT_KINDS
 from tracker.web.params import _generations
 from tracker.web.security import _EMAIL, Csrf
+
+log = logging.getLogger("stp_tracker.web")
 
 
 class SubscribeMixin:
@@ -60,7 +63,8 @@ class SubscribeMixin:
             "sent until you do."))
 
     def _do_subscribe(self, address: str, form: Any) -> Any:
-        from alerts import AddressError, AlertSettings, subscribe
+        from alerts import AddressError, subscribe
+        from tracker import ConfigError, alert_settings
 
         def values(name: str) -> list[str]:
             return [v for v in (str(x).strip() for x in form.getlist(name)) if v][:20]
@@ -79,9 +83,14 @@ class SubscribeMixin:
             except UnknownFootprint as exc:
                 return str(exc)
             codes.extend((code, *current_footprints(code)))
+        try:
+            settings = alert_settings(self.home)
+        except ConfigError as exc:  # the operator's to fix (`stp-tracker run` refuses it too); not shown to visitors
+            log.error("subscribe form: %s", exc)
+            return "Subscriptions cannot be taken just now: the server's alert settings need fixing."
         with self.archive(readonly=False) as archive:
             try:
-                return subscribe(archive, AlertSettings.from_home(self.home), address, footprints=list(dict.fromkeys(codes)),
+                return subscribe(archive, settings, address, footprints=list(dict.fromkeys(codes)),
                                  kinds=values("kind"), generations=values("generation"), keywords=keywords,
                                  digest=str(form.get("digest") or "") or None)
             except (AddressError, ValueError) as exc:

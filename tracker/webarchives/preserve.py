@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -94,11 +93,7 @@ class PreserveConfig:
     def load(cls, home: Path | None = None, environ: dict[str, str] | None = None) -> PreserveConfig:
         from tracker import ConfigError, settings_table
 
-        env = os.environ if environ is None else environ
-        config, where = settings_table(cls, home, "preserve")
-        for name, variable in ENV.items():
-            if env.get(variable):
-                setattr(config, name, env[variable])
+        config, where = settings_table(cls, home, "preserve", env=ENV, environ=environ)
         unknown = sorted(set(config.kinds) - set(KINDS))
         if unknown:
             raise ConfigError(f"{where}: [preserve] kinds: {unknown} are not events with a new version "

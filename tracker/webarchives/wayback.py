@@ -125,15 +125,11 @@ class BackfillConfig:
     def load(cls, home: Path | None = None) -> BackfillConfig:
         from tracker import ConfigError, settings_table
 
-        config, where = settings_table(cls, home, "backfill")
-        for name, env in ENV_NAMES.items():
-            if os.environ.get(env):
-                setattr(config, name, os.environ[env])
-        if os.environ.get("STP_TRACKER_BACKFILL_DELAY"):
-            # For tests and a local archive: the delay, and no per-minute pacing when it is 0.
-            config.delay = float(os.environ["STP_TRACKER_BACKFILL_DELAY"])
-            if config.delay == 0:
-                config.cdx_per_minute = config.memento_per_minute = 0.0
+        config, where = settings_table(cls, home, "backfill",
+                                       env={**ENV_NAMES, "delay": "STP_TRACKER_BACKFILL_DELAY"})
+        if os.environ.get("STP_TRACKER_BACKFILL_DELAY") and config.delay == 0:
+            # For tests and a local archive: no per-minute pacing either when the delay is set to 0.
+            config.cdx_per_minute = config.memento_per_minute = 0.0
         unknown = set(config.archives) - {"wayback", "ukgwa"}
         if unknown:
             raise ConfigError(f"{where}: [backfill] archives: unknown {sorted(unknown)} (wayback, ukgwa)")
