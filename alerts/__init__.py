@@ -25,7 +25,7 @@ from .feeds import atom_feed, entry_id, feed_xml, write_feed
 from .netguard import RefusedTarget
 from .render import Message
 from .settings import DEFAULT_BASE_URL, AlertSettings
-from .signing import sign, verify
+from .signing import sign, verify, verify_headers
 from .subscriptions import SubscribeResult, Subscription, confirm, subscribe, subscriptions, unsubscribe
 
 __all__ = [
@@ -61,5 +61,6 @@ __all__ = [
     "subscriptions",
     "unsubscribe",
     "verify",
+    "verify_headers",
     "write_feed",
 ]

@@ -182,15 +182,16 @@ class WebhookChannel(Channel):
         body = json.dumps(message.payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
         timestamp = int(time.time())
         headers = {
+            **message.headers,
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "stp-tracker-alerts/1",
             signing.TIMESTAMP_HEADER: str(timestamp),
             signing.DELIVERY_HEADER: message.ref,
             signing.EVENT_HEADER: message.kind,
-            **message.headers,
         }
         if secret:
-            headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body)
+            headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body, delivery=message.ref,
+                                                             event=message.kind)
         where = self.redact(address)
         session = requests.Session()
         session.trust_env = False  # an environment proxy would resolve the host for us, past the SSRF check

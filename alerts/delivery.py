@@ -103,7 +103,7 @@ def enqueue_new_events(archive: Archive, now: dt.datetime | None = None) -> int:
     outbox = Outbox(archive)
     moment = now_utc(now)
     added = 0
-    with archive.transaction():
+    with outbox.transaction():
         rows = outbox.subscriptions(status="active")
         if not rows:
             return 0

@@ -200,6 +200,28 @@ def describe_filters(subscription: Any) -> str:
     return "; ".join(parts) if parts else "every change"
 
 
+_CODE = re.compile(r"^[A-Z0-9]{2,8}$")
+_GENERATION = re.compile(r"^[0-9]{4}-[a-z-]{2,40}$")
+
+
+def describe_filters_safely(subscription: Any) -> str:
+    """The filters as the confirmation email states them: only values from fixed vocabularies (footprint codes,
+    event kinds, generations); free text the requester typed (keywords, anything else) is counted, never shown,
+    because the confirmation goes to an address that may not have asked for it (a phishing link in a keyword)."""
+    parts, withheld = [], 0
+    for label, values, allowed in (("footprints", subscription.footprints, _CODE.match),
+                                   ("kinds", subscription.kinds, KIND_LABELS.__contains__),
+                                   ("generations", subscription.generations, _GENERATION.match),
+                                   ("keywords", subscription.keywords, lambda value: False)):
+        shown = [v for v in values if allowed(v)]
+        withheld += len(values) - len(shown)
+        if shown:
+            parts.append(f"{label} {', '.join(shown)}")
+    if withheld:
+        parts.append(f"{withheld} more filter{'s' if withheld > 1 else ''} (keywords), shown once you confirm")
+    return "; ".join(parts) if parts else "every change"
+
+
 def event_subject(view: dict[str, Any]) -> str:
     code = view["footprint_code"]
     return one_line(f"[stp-tracker] {view['headline']}" + (f" ({code})" if code else ""))

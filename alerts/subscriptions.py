@@ -12,7 +12,7 @@ from typing import Any
 from storage import ALERT_KINDS, GENERATIONS, Archive, Outbox, unknown_choice
 
 from .channels import AddressError, SendError, channel_class, channel_for
-from .render import describe_filters, event_text_fields, render_confirmation
+from .render import describe_filters_safely, event_text_fields, render_confirmation
 from .settings import AlertSettings
 
 log = logging.getLogger("stp_tracker.alerts")
@@ -31,6 +31,15 @@ def now_utc(now: dt.datetime | None = None) -> dt.datetime:
     if now is None:
         return dt.datetime.now(dt.timezone.utc)
     return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+
+
+def new_token() -> str:
+    """A secret token for a link or a command line: 256 random bits, URL-safe, never starting with "-" (the
+    confirmation email says `stp-tracker confirm TOKEN`, and a leading "-" would be read as an option)."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def token_hash(token: str) -> str:
@@ -149,7 +158,7 @@ def subscribe(archive: Archive, settings: AlertSettings, address: str, *, footpr
     )
     if existing and existing["status"] == "active":
         return SubscribeResult(Subscription.from_row(existing), created=False, secret=existing["secret"])
-    confirm_token = secrets.token_urlsafe(32) if channel.needs_confirmation else None
+    confirm_token = new_token() if channel.needs_confirmation else None
     confirm_fields = {
         "confirm_token_sha256": token_hash(confirm_token) if confirm_token else None,
         "confirm_expires_at": _iso(moment + dt.timedelta(days=CONFIRM_DAYS)) if confirm_token else None,
@@ -162,7 +171,7 @@ def subscribe(archive: Archive, settings: AlertSettings, address: str, *, footpr
             address=address, channel=channel.name, mode=mode,
             status="pending" if channel.needs_confirmation else "active",
             secret=secrets.token_urlsafe(32) if channel.name == "webhook" else None,
-            unsubscribe_token=secrets.token_urlsafe(32), created_at=_iso(moment),
+            unsubscribe_token=new_token(), created_at=_iso(moment),
             confirmed_at=None if channel.needs_confirmation else _iso(moment), **wanted, **confirm_fields,
         )
         created = True
@@ -172,7 +181,7 @@ def subscribe(archive: Archive, settings: AlertSettings, address: str, *, footpr
     if confirm_token:
         message = render_confirmation(
             address, confirm_token, settings.base_url, unsubscribe_url=unsubscribe_url(settings, subscription),
-            filters=describe_filters(subscription), mode=mode, ref=f"stp-tracker.confirm.{subscription.id}."
+            filters=describe_filters_safely(subscription), mode=mode, ref=f"stp-tracker.confirm.{subscription.id}."
             f"{token_hash(confirm_token)[:12]}",
         )
         try:

@@ -2,6 +2,7 @@
 
 from .archive import Archive, ArchiveError, disk_hint, is_disk_error
 from .blobs import BlobError, BlobStore, sha256_of
+from .cleantext import clean_line, clean_value, strip_controls
 from .eventjson import event_json
 from .models import (
     ALERT_KINDS,
@@ -16,6 +17,7 @@ from .models import (
     utcnow,
 )
 from .outbox import Outbox
+from .querybound import SearchRefused, SearchTimeout, bounded_search, search_query_problem
 
 __all__ = [
     "ALERT_KINDS",
@@ -31,10 +33,17 @@ __all__ = [
     "Fetch",
     "KnownUrl",
     "Outbox",
+    "SearchRefused",
+    "SearchTimeout",
+    "bounded_search",
+    "clean_line",
+    "clean_value",
     "disk_hint",
     "event_json",
     "is_disk_error",
+    "search_query_problem",
     "sha256_of",
+    "strip_controls",
     "unknown_choice",
     "utcnow",
 ]

@@ -128,6 +128,10 @@ class Archive(FootprintsMixin, CrawlsMixin, FetchesMixin, TextsMixin, DocumentsM
             raise ArchiveError(f"cannot open the archive {self.db_path}: {exc}{hint}") from None
 
     def close(self) -> None:
+        subscribers = getattr(self, "_subscribers_db", None)  # storage/outbox.py: subscribers.db, if opened
+        if subscribers is not None:
+            subscribers.conn.close()
+            self._subscribers_db = None
         self.db.conn.close()
 
     def __enter__(self) -> Archive:

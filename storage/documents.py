@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ._base import ArchiveBase, _json
+from .cleantext import clean_line
 
 
 class DocumentsMixin(ArchiveBase):
@@ -15,7 +16,7 @@ class DocumentsMixin(ArchiveBase):
                         draft: bool, seen_at: str, source: str | None, meta: dict | None = None) -> int:
         return self._insert(
             "documents",
-            {"title": title, "kind": kind, "footprint": footprint, "generation": generation, "draft": int(draft),
+            {"title": clean_line(title), "kind": kind, "footprint": footprint, "generation": generation, "draft": int(draft),
              "status": "live", "first_seen_at": seen_at, "last_seen_at": seen_at, "first_source": source,
              "meta": _json(meta or {})},
         )
@@ -28,6 +29,8 @@ class DocumentsMixin(ArchiveBase):
             raise ValueError(f"not document fields: {sorted(unknown)}")
         if "meta" in fields:
             fields["meta"] = _json(fields["meta"])
+        if "title" in fields:
+            fields["title"] = clean_line(fields["title"])
         if "draft" in fields:
             fields["draft"] = int(fields["draft"])
         # Column names come from the fixed `allowed` set above, never from input.
@@ -158,7 +161,7 @@ class DocumentsMixin(ArchiveBase):
     def sightings_of(self, document_id: int) -> list[dict[str, Any]]:
         """Every fetch that saw this document, in time order: the timeline of its versions and URLs."""
         return self._rows(
-            "SELECT f.id AS fetch_id, f.crawl_id, f.source, f.url, f.fetched_at, f.status, f.not_modified, "
-            "f.version_id FROM fetches f WHERE f.document_id = ? ORDER BY f.fetched_at, f.id",
+            "SELECT f.id AS fetch_id, f.crawl_id, f.source, f.url, f.final_url, f.fetched_at, f.status, "
+            "f.not_modified, f.version_id FROM fetches f WHERE f.document_id = ? ORDER BY f.fetched_at, f.id",
             [document_id],
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .archive import Archive
+from .cleantext import clean_value
 from .models import Event
 
 
@@ -15,7 +16,7 @@ def event_json(archive: Archive, event: Event) -> dict[str, Any]:
     changes.setdefault("figures", [])
     changes.setdefault("added", [])
     changes.setdefault("removed", [])
-    return {
+    return clean_value({
         "id": event.id,
         "kind": event.kind,
         "detected_at": event.detected_at,
@@ -31,4 +32,4 @@ def event_json(archive: Archive, event: Event) -> dict[str, Any]:
         "alert": event.alert,
         "historical": event.historical,
         "crawl_id": event.crawl_id,
-    }
+    })

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._base import ArchiveBase, _json
+from .cleantext import clean_value, strip_controls
 from .models import Event
 
 
@@ -19,7 +20,8 @@ class EventsMixin(ArchiveBase):
             "document_id": event.document_id, "footprint": event.footprint, "generation": event.generation,
             "url": event.url, "source": event.source,
             "official": None if event.official is None else int(event.official),
-            "summary": event.summary, "changes": _json(event.changes), "version_before": event.version_before,
+            "summary": strip_controls(event.summary) if event.summary else event.summary,
+            "changes": _json(clean_value(event.changes)), "version_before": event.version_before,
             "version_after": event.version_after, "alert": int(event.alert), "historical": int(event.historical),
         }
         event.id = self._insert("events", record)

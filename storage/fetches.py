@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._base import ArchiveBase, _header, _json
+from .cleantext import clean_line
 from .models import KEPT_HEADERS, Fetch, KnownUrl
 
 
@@ -71,7 +72,7 @@ class FetchesMixin(ArchiveBase):
             [fetch.crawl_id, fetch.source, fetch.url, fetch.final_url or fetch.url, now, fetch.status, fetch.error,
              content_type, int(length) if length and length.isdigit() else body_size, etag, last_modified,
              _json(headers), blob_sha, int(fetch.not_modified), fetch.source, fetch.url, body_size,
-             int(fetch.not_modified), fetch.duration_ms, fetch.kind, fetch.depth, fetch.referer, fetch.link_text,
+             int(fetch.not_modified), fetch.duration_ms, fetch.kind, fetch.depth, fetch.referer, clean_line(fetch.link_text),
              fetch.origin],
         )
         fetch_id, blob_sha = cursor.fetchall()[0]

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # sqlite-utils costs ~70 ms to import: only an opened Archive needs it (archive.py)
     import sqlite_utils
 
+from .outbox import move_subscribers_out
+
 
 def _run(db: sqlite_utils.Database, script: str) -> None:
     # executescript() would COMMIT behind our back; statements one by one stay inside the migration's transaction.
@@ -354,6 +356,12 @@ def _m009_backfill_answers(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m010_subscribers_apart(db: sqlite_utils.Database) -> None:
+    # Subscribers, their secrets and the outbox move to subscribers.db beside the archive (storage/outbox.py), so
+    # that archive.db can be shared as it is; the events they reference stay here.
+    move_subscribers_out(db)
+
+
 # Append only: a released migration is never edited, a new one is added after it.
 def _m008_structure(db: sqlite_utils.Database) -> None:
     """Document structure (headings, paragraphs, lists, tables as rows and cells) with each extraction, as JSON
@@ -376,6 +384,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m007_footprints,
     _m008_structure,
     _m009_backfill_answers,
+    _m010_subscribers_apart,
 ]
 
 

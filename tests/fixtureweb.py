@@ -62,6 +62,7 @@ class FixtureWeb:
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host  # the loopback address to listen on (127.0.0.2, ... give several distinct sites)
+        self.bind_port = 0  # 0: a free port; set before start() to share another site's port on another address
         self.routes: dict[str, Route] = {}
         self.requests: list[LoggedRequest] = []
         self.robots: str | None = None  # None: /robots.txt is a 404 (everything allowed)
@@ -146,7 +147,7 @@ class FixtureWeb:
                 if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
                     super().handle_error(request, client_address)
 
-        self._server = Server((self.host, 0), Handler)
+        self._server = Server((self.host, self.bind_port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fixture-web", daemon=True)
         self._thread.start()
         return self

@@ -92,9 +92,8 @@ class WebhookReceiver:
                     "headers": dict(self.headers.items()),
                     "body": body,
                     "json": json.loads(body),
-                    "signature_ok": receiver.secret is not None and signing.verify(
-                        receiver.secret, self.headers.get(signing.TIMESTAMP_HEADER, ""), body,
-                        self.headers.get(signing.SIGNATURE_HEADER, ""), tolerance=None),
+                    "signature_ok": receiver.secret is not None and signing.verify_headers(
+                        receiver.secret, dict(self.headers.items()), body, tolerance=None),
                 }
                 receiver.requests.append(record)
                 if len(receiver.requests) <= receiver.fail_first:

@@ -53,11 +53,11 @@ def test_every_command_has_help_with_an_example(cli):
 def test_unknown_kinds_and_generations_are_refused_with_the_valid_ones(cli, args, wanted):
     result = cli(*args)
     assert result.exit_code != 0 and wanted in " ".join(result.output.split()), result.output
-    from storage import Archive
+    from storage import Archive, Outbox
 
     if cli.home.exists():
         with Archive(cli.home, readonly=True) as archive:
-            assert archive.db.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0] == 0
+            assert Outbox(archive).subscriptions() == []
 
 
 def test_subscription_by_name_and_to_a_merged_icb_follows_its_successor(cli):

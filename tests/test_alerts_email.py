@@ -8,7 +8,7 @@ import re
 import pytest
 
 import alerts
-from storage import Archive
+from storage import Archive, Outbox
 
 try:
     from smtpserver import add_event, body_text, smtp_server
@@ -65,7 +65,7 @@ def test_opt_in_delivery_unsubscribe(archive, smtp):
     assert unsubscribe_header.startswith(f"<{BASE}/alerts/unsubscribe/")
     assert confirm_token not in unsubscribe_header
     # Only a hash of the confirmation token is stored.
-    stored = archive.db.execute("SELECT * FROM subscriptions").fetchall()
+    stored = Outbox(archive).db.execute("SELECT * FROM subscriptions").fetchall()
     assert confirm_token not in repr(stored)
 
     # Nothing but the confirmation before confirming.

@@ -48,12 +48,15 @@ def test_webhook_body_is_the_event_json_signed(archive):
     assert headers["X-STP-Delivery"].startswith("stp-tracker.delivery.")
     assert headers["X-STP-Signature"].startswith("sha256=")
     # A receiver holding another secret, or a tampered body, does not verify.
+    ids = {"delivery": headers["X-STP-Delivery"], "event": headers["X-STP-Event"]}
+    assert alerts.verify(result.secret, headers["X-STP-Timestamp"], request["body"], headers["X-STP-Signature"],
+                         tolerance=None, **ids)
     assert not alerts.verify("another secret", headers["X-STP-Timestamp"], request["body"],
-                             headers["X-STP-Signature"], tolerance=None)
+                             headers["X-STP-Signature"], tolerance=None, **ids)
     assert not alerts.verify(result.secret, headers["X-STP-Timestamp"], request["body"] + b" ",
-                             headers["X-STP-Signature"], tolerance=None)
+                             headers["X-STP-Signature"], tolerance=None, **ids)
     assert not alerts.verify(result.secret, headers["X-STP-Timestamp"], request["body"], headers["X-STP-Signature"],
-                             now=time.time() + 3600)  # a replay an hour later is stale
+                             now=time.time() + 3600, **ids)  # a replay an hour later is stale
 
 
 def test_failing_receiver_recovers_and_every_message_arrives_once(archive):

@@ -18,10 +18,11 @@ from crawler.sources import load_sources
 from storage import Archive
 from storage.outbox import Outbox
 from tests import scenario_web as story
+from clirun import run_cli
 from tests.fakearchive import FakeArchive
 from tests.replay import Capture, Replayer
 from tracker.workers import ExtractionPool
-from tracker.webarchives.backfill import backfill
+from tracker.webarchives.backfill import backfill, estimate
 from tracker.webarchives.wayback import BackfillConfig, PoliteClient, parse_cdx, parse_timemap
 
 CLI = [sys.executable, "-m", "tracker.cli"]
@@ -95,10 +96,9 @@ def sources_in(tmp_path: Path) -> list:
 
 
 def run(home: Path, fake: FakeArchive, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STP_TRACKER_CDX_URL": fake.cdx_url, "STP_TRACKER_WAYBACK_URL": fake.wayback_url,
+    env = {"STP_TRACKER_CDX_URL": fake.cdx_url, "STP_TRACKER_WAYBACK_URL": fake.wayback_url,
            "STP_TRACKER_UKGWA_URL": fake.ukgwa_url, "STP_TRACKER_BACKFILL_DELAY": "0"}
-    result = subprocess.run([*CLI, "--home", str(home), *args], capture_output=True, text=True, timeout=120,
-                            cwd=Path(__file__).resolve().parents[1], env=env)
+    result = run_cli(home, *args, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"stp-tracker {' '.join(args)} exited {result.returncode}\n{result.stderr}")
     return result
@@ -277,3 +277,153 @@ def test_backfill_after_live_crawls_never_moves_a_plan_back_or_raises_a_live_ale
 
         events = live.crawl([Capture(STP_URL, revised)])  # the next live crawl: nothing changed
         assert [(e.kind, e.summary) for e in events if e.alert] == []
+
+
+# -- a footprint's history end to end: the plans linked from NHS England's page (issue 15, items 2 and 4) --------
+
+NHSE = "https://www.england.nhs.uk/integratedcare/stps/view-stps/"
+CCG_STP = "https://www.sheffieldccg.nhs.uk/Downloads/About%20us/STP/SYB-STP-Nov-2016.pdf"
+OLD_DOMAIN = "www.healthandcaresyb.co.uk"
+OLD_FYP = f"https://{OLD_DOMAIN}/wp-content/uploads/2019/11/SYB-ICS-Five-Year-Plan.pdf"
+ICB = "https://www.southyorkshire.icb.nhs.uk"
+JFP_URL = f"{ICB}/download/joint-forward-plan-2023-28.pdf"
+JFP = ["NHS South Yorkshire Integrated Care Board", "Joint Forward Plan 2023/24 to 2027/28",
+       "Our Joint Forward Plan with our partners, June 2023, replaces the Five Year Plan.",
+       "We will invest £30m in primary care and cut the longest waits for planned care."]
+FOOTPRINT_SOURCES = f"""
+[[source]]
+name = "nhse-stps"
+kind = "site"
+official = true
+start_urls = ["{NHSE}"]
+options = {{ footprints = ["QF7", "QE1"] }}
+
+[[source]]
+name = "syb-icb"
+footprint = "QF7"
+kind = "site"
+official = true
+start_urls = ["{ICB}/"]
+options = {{ history_domains = ["{OLD_DOMAIN}"] }}
+"""
+
+
+def footprint_history(fake: FakeArchive) -> None:
+    """NHS England's STP page as archived in November 2016, linking to the SYB STP on Sheffield CCG's site (no
+    source of ours); the 2019 Five Year Plan on the partnership's old domain; the 2023 JFP on the ICB's own."""
+    links = (f"<li><a href='{CCG_STP}'>South Yorkshire and Bassetlaw STP (PDF)</a></li>"
+             "<li><a href='/integratedcare/stps/about/'>About STPs</a></li>"
+             "<li><a href='mailto:england.stps@nhs.net'>Contact</a></li>")
+    fake.add(NHSE, "20161125120000", story._page("View STPs", f"<ul>{links}</ul>"), "text/html")
+    fake.add(CCG_STP, "20161126093000", story._pdf(story.STP_PUBLISHED, title="SYB STP public summary"))
+    fake.add(OLD_FYP, "20191130080000", story._pdf(story.FIVE_YEAR_PLAN, title="SYB Five Year Plan"))
+    fake.add(JFP_URL, "20230705100000", story._pdf(JFP, title="South Yorkshire Joint Forward Plan"))
+    fake.add(f"{ICB}/", "20230601000000", story._page("NHS South Yorkshire", "<p>Welcome.</p>"), "text/html")
+    # One hop only: a page NHS England's page links to is not read for its own links.
+    about = "https://www.england.nhs.uk/integratedcare/stps/about/"
+    fake.add(about, "20161125120500", story._page("About", f"<a href='{TWO_HOPS}'>guidance</a>"), "text/html")
+    fake.add(TWO_HOPS, "20161101000000", story._pdf(["STP guidance"], title="Guidance"))
+
+
+TWO_HOPS = "https://www.england.nhs.uk/wp-content/uploads/2016/02/stp-footprints-march-2016.pdf"
+
+
+def test_a_footprints_backfill_finds_the_plans_linked_from_nhs_englands_page(tmp_path, fake):
+    footprint_history(fake)
+    home = tmp_path / "home"
+    home.mkdir()
+    sources = tmp_path / "sources.toml"
+    sources.write_text(FOOTPRINT_SOURCES)
+    done = run(home, fake, "backfill", "--footprint", "QF7", "--sources", str(sources), "--from", "2016",
+               "--to", "2023")
+    assert "plan: " in done.stderr.splitlines()[0], done.stderr  # how long, before anything is asked
+    assert "1 captures listed through links on archived pages" in done.stderr, done.stderr
+
+    found = {}
+    for url in (CCG_STP, OLD_FYP, JFP_URL):
+        versions = json.loads(run(home, fake, "history", url, "--json").stdout)
+        found[url] = [v["first_seen"] for v in versions]
+    assert found == {CCG_STP: ["2016-11-26T09:30:00+00:00"], OLD_FYP: ["2019-11-30T08:00:00+00:00"],
+                     JFP_URL: ["2023-07-05T10:00:00+00:00"]}, found
+    with Archive(home, readonly=True) as archive:
+        stp = next(f for f in archive.fetches() if f["url"] == CCG_STP)
+        assert stp["source"] == "nhse-stps" and stp["referer"] == NHSE  # attributed to the page that linked it
+        fyp = next(f for f in archive.fetches() if f["url"] == OLD_FYP)
+        assert fyp["source"] == "syb-icb"
+    # A "page" source is not listed site-wide: england.nhs.uk's other documents are not asked for.
+    assert not any("url=england.nhs.uk%2F" in p or "url=www.england.nhs.uk%2F" in p for p in
+                   (path for path, _ in fake.requests_to("/cdx/"))), fake.requests_to("/cdx/")
+    assert not any(TWO_HOPS in path for path, _ in fake.requests), "one hop: links of linked pages are not followed"
+    again = run(home, fake, "backfill", "--footprint", "QF7", "--sources", str(sources), "--to", "2023")
+    assert "0 captures newly listed, 0 imported" in again.stderr, again.stderr
+
+
+def test_pacing_follows_the_archives_published_limits_by_default(tmp_path, fake):
+    config = BackfillConfig()
+    assert (config.interval("listing"), config.interval("memento")) == (2.0, 0.1)  # 30 and 600 a minute
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("[backfill]\ncdx_per_minute = 20\nmemento_per_minute = 120\n")
+    loaded = BackfillConfig.load(home)
+    assert (loaded.interval("listing"), loaded.interval("memento")) == (3.0, 0.5)
+
+    fake.add("https://a.nhs.uk/p.pdf", "20160101000000", b"%PDF-1.4 x")
+    waits: list[float] = []
+    client = PoliteClient(config_for(fake, cdx_per_minute=30, memento_per_minute=600), "ua", sleep=waits.append)
+    for _ in range(3):
+        client.get(fake.cdx_url + "?url=a.nhs.uk/p.pdf", kind="listing")
+    for _ in range(3):
+        client.get(fake.base + fake.raw_path("wayback", "https://a.nhs.uk/p.pdf", "20160101000000"))
+    # (the clock does not move while `sleep` only records: each wait is the whole interval)
+    assert [round(w, 1) for w in waits] == [2.0, 2.0, 0.1, 0.1], waits
+
+    # The estimate: each listing at the listing pace, each capture at the capture pace.
+    plan_history(fake)
+    with Archive(tmp_path / "home2") as archive:
+        chosen = sources_in(tmp_path)
+        for source in chosen:
+            archive.upsert_source(source.name, footprint=source.footprint, kind=source.kind,
+                                  official=source.official, config=source.config())
+        first = estimate(archive, chosen, BackfillConfig(archives=["wayback"]), (2016, 2022))
+        assert (first.listings, first.captures, first.seconds) == (4, 0, 8.0)
+        assert "at least 8 s at 30 listing and 600 capture requests a minute" in first.describe(BackfillConfig())
+        backfill(archive, chosen, config_for(fake, archives=["wayback"]), limit=1, pool=None)
+        later = estimate(archive, chosen, BackfillConfig(archives=["wayback"]), (2016, 2022))
+        assert (later.listings, later.captures) == (0, 4) and later.seconds == pytest.approx(4 * 0.1)
+
+
+def test_document_links_on_archived_pages():
+    page = b"""<html><head><base href="https://www.england.nhs.uk/integratedcare/"></head><body>
+    <a href="stps/syb-stp.pdf">relative, under the base</a>
+    <a href="https://www.doncasterccg.nhs.uk/wp-content/uploads/2016/11/STP.PDF#page=2">another host, a fragment</a>
+    <a href="/web/20161125120000/https://www.rotherhamccg.nhs.uk/Downloads/stp-appendix.docx">rewritten</a>
+    <a href="https://www.bassetlawccg.nhs.uk/finance.xlsx">a spreadsheet</a>
+    <a href="https://www.bassetlawccg.nhs.uk/news/">a page</a> <a href="mailto:x@nhs.net">mail</a>
+    <a href="https://www.epa.gov/%22data:image/jpeg;base64,/9j/x.pdf">junk</a>
+    <a href="stps/syb-stp.pdf">the same again</a></body></html>"""
+    from tracker.webarchives.backfill import document_links
+
+    assert document_links(page, "https://www.england.nhs.uk/integratedcare/stps/view-stps/") == [
+        "https://www.england.nhs.uk/integratedcare/stps/syb-stp.pdf",
+        "https://www.doncasterccg.nhs.uk/wp-content/uploads/2016/11/STP.PDF",
+        "https://www.rotherhamccg.nhs.uk/Downloads/stp-appendix.docx",
+        "https://www.bassetlawccg.nhs.uk/finance.xlsx"]
+    assert document_links(b"", "https://x.nhs.uk/") == [] and document_links(b"\x00\xff", "https://x.nhs.uk/") == []
+
+
+def test_what_is_listed_for_a_page_a_scoped_site_and_old_domains():
+    from crawler.sources import sources_from_dicts
+    from tracker.webarchives.backfill import queries_for
+
+    nhse, icb, national = sources_from_dicts([
+        {"name": "nhse", "kind": "site", "start_urls": [NHSE], "allowed_domains": ["www.england.nhs.uk"],
+         "footprint": "QF7", "options": {"path_prefixes": ["/integratedcare/", "/wp-content/uploads/"]}},
+        {"name": "icb", "kind": "page", "start_urls": [f"{ICB}/plans/"],
+         "options": {"history_domains": [OLD_DOMAIN, "hwics.org.uk"]}},
+        {"name": "national", "kind": "site", "start_urls": [NHSE], "options": {"footprints": ["QF7", "QE1"]}}])
+    prefix = lambda source: [q.url for q in queries_for(source, [], ["wayback"]) if q.match == "prefix"]  # noqa: E731
+    assert prefix(nhse) == ["www.england.nhs.uk/integratedcare/", "www.england.nhs.uk/wp-content/uploads/"]
+    assert prefix(icb) == [f"{OLD_DOMAIN}/", "hwics.org.uk/"]  # a page is not listed site-wide; old domains are
+    assert prefix(national) == []  # NHS England for every footprint: what its pages link to, not its whole site
+    exact = [q.url for q in queries_for(icb, [], ["wayback"]) if q.match == "exact"]
+    assert exact == [f"{ICB}/plans/", f"http://{OLD_DOMAIN}/", "http://hwics.org.uk/"]

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 import alerts
+from clirun import run_cli
 from pdfgen import make_pdf
 from tracker import alert_settings
 from storage import Archive
@@ -106,8 +107,12 @@ def _pgid(pid: int) -> int | None:
 
 
 def read_only(home: Path) -> sqlite3.Connection:
-    """The archive as a user's `sqlite3 -readonly` sees it (a killed daemon's WAL included)."""
-    return sqlite3.connect(f"file:{home / 'archive.db'}?mode=ro", uri=True, timeout=30)
+    """The archive as a user's `sqlite3 -readonly` sees it (a killed daemon's WAL included), with subscribers.db
+    attached (subscriptions and deliveries live there, beside the archive)."""
+    db = sqlite3.connect(f"file:{home / 'archive.db'}?mode=ro", uri=True, timeout=30)
+    if (home / "subscribers.db").exists():
+        db.execute("ATTACH DATABASE ? AS subscribers", [f"file:{home / 'subscribers.db'}?mode=ro"])
+    return db
 
 
 def snapshot(db: sqlite3.Connection) -> dict[str, dict[int, tuple]]:
@@ -190,7 +195,8 @@ def blob_problems(home: Path, shas: set[str]) -> list[str]:
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_and_sends_each_alert_once(web, home, daemons):
     kills = int(os.environ.get("STP_TRACKER_KILLS", "12"))
-    seed = int(os.environ.get("STP_TRACKER_KILL_SEED") or random.SystemRandom().randrange(1 << 30))
+    # One fixed seed, so a failure is the same failure on the next run; STP_TRACKER_KILL_SEED tries others.
+    seed = int(os.environ.get("STP_TRACKER_KILL_SEED") or 20260401)
     print(f"kill loop: seed {seed} (STP_TRACKER_KILL_SEED={seed} repeats it), {kills} kills")
     rng = random.Random(seed)
     budget = time.monotonic() + max(60.0, 7.5 * kills)  # ~90 s for the default 12 kills
@@ -305,8 +311,7 @@ def test_a_killed_daemon_leaves_no_extraction_workers_behind(web, home, daemons)
     daemons.append(d)
     wait_for(lambda: "analysis done" in d.text(), 40, "the daemon to extract the plan in its workers")
     d.crash()
-    time.sleep(3)
-    assert d.reap() == 0, "processes of the killed daemon still run"
+    wait_for(lambda: d.reap() == 0, 20, "the killed daemon's extraction workers to end")
 
 
 # -- a full disk, a read-only data home ---------------------------------------------------------------------
@@ -327,8 +332,7 @@ def with_file_size_limit(home: Path, limit: int, *args: str) -> subprocess.Compl
     past it; Python ignores SIGXFSZ): a full disk, as root too, without mounting anything."""
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return subprocess.run([*CLI, "--home", str(home), *args], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                          preexec_fn=limited)
+    return run_cli(home, *args, preexec_fn=limited)
 
 
 def assert_one_clear_line(result: subprocess.CompletedProcess, home: Path, *words: str) -> None:

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from clirun import run_cli
 from warcio.archiveiterator import ArchiveIterator
 
 from storage import Archive
@@ -27,8 +29,7 @@ VENV_BIN = Path(sys.executable).parent
 
 def _tool(name: str) -> str:
     path = VENV_BIN / name
-    if not path.exists():
-        pytest.skip(f"{name} is not installed next to {sys.executable}: pip install warcio")
+    assert path.exists(), f"{name} (a script of warcio, a dependency) is not installed next to {sys.executable}"
     return str(path)
 
 
@@ -80,16 +81,11 @@ def test_json_export_reads_back(built: Built, tmp_path: Path) -> None:
 
 
 def test_cli_export_writes_all_three(built: Built, tmp_path: Path) -> None:
-    cli = VENV_BIN / "stp-tracker"
-    command = [str(cli)] if cli.exists() else [sys.executable, "-m", "tracker.cli"]
-    done = subprocess.run([*command, "--home", str(built.home), "export", "--csv", str(tmp_path / "c"),
-                           "--json", str(tmp_path / "j"), "--warc", str(tmp_path / "a.warc.gz")],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = run_cli(built.home, "export", "--csv", str(tmp_path / "c"), "--json", str(tmp_path / "j"),
+                   "--warc", str(tmp_path / "a.warc.gz"), code=0)
     assert (tmp_path / "c" / "versions.csv").exists() and (tmp_path / "j" / "versions.json").exists()
     assert "4 responses, 3 revisits" in done.stderr
-    nothing = subprocess.run([*command, "--home", str(built.home), "export"], capture_output=True, text=True,
-                             timeout=120)
+    nothing = run_cli(built.home, "export")
     assert nothing.returncode == 2 and "nothing to export" in nothing.stderr
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from clirun import run_cli
 from fixtureweb import FixtureWeb
 from hostile import MB, HostileServer, gzip_bomb
 from pdfgen import make_pdf
@@ -84,9 +85,7 @@ def test_hostile_server_faults_are_recorded_and_the_crawl_goes_on(web: FixtureWe
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*CLI, "--home", str(home), *args], capture_output=True, text=True, timeout=240, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    return proc
+    return run_cli(home, *args, timeout=240, code=0)
 
 
 @pytest.mark.slow

@@ -245,7 +245,7 @@ def test_real_nhs_page_changes(page: str, a: str, b: str, expected: bool, reason
 
 @pytest.mark.corpus
 def test_real_council_paper_with_relabelled_appendix_is_not_significant() -> None:
-    pdfium = pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium
     folder = CORPUS / "pdf" / "uk-kcc" / "versions"
 
     def text(name: str) -> str:

@@ -114,14 +114,30 @@ def _pages(n: int) -> list[str]:
     ]
 
 
-def test_running_header_is_kept_once_and_page_numbers_are_removed():
+def test_running_header_is_removed_and_page_numbers_are_removed():
     text, offsets = normalise_pages(_pages(4))
-    assert text.count("Kent and Medway ICS - Joint Forward Plan") == 1
+    assert "Kent and Medway ICS - Joint Forward Plan" not in text
     assert "Page" not in text
     for i in range(1, 5):
         assert f"Section {i}: {TOPICS[i - 1]}. We will improve {TOPICS[i - 1]} over {i + 1} years" in text
     assert offsets[0] == 0 and offsets == sorted(offsets) and len(offsets) == 4
     assert text[offsets[2] :].startswith("Section 3")
+
+
+def test_a_running_header_that_changes_wording_is_no_change():
+    before = normalise_pages(_pages(4))[0]
+    after = normalise_pages([p.replace("Joint Forward Plan", "Joint Forward Plan - OFFICIAL") for p in _pages(4)])[0]
+    assert before == after
+
+
+def test_running_lines_and_page_numbers_anywhere_on_the_page_are_removed():
+    """Another producer puts the footer and the page number before the body, or in the middle of it."""
+    body = [f"Section {i}: {TOPICS[i - 1]}. We will improve {TOPICS[i - 1]}." for i in range(1, 5)]
+    a = [f"Cheshire and Merseyside JFP 2023-28\n{b}\n{i + 2}\nNHS Cheshire and Merseyside | OFFICIAL"
+         for i, b in enumerate(body)]
+    b = [f"{b.split('. ')[0]}.\nPage {i + 1}\nCheshire and Merseyside JFP 2023-28\nNHS Cheshire and Merseyside"
+         f"\n{b.split('. ')[1]}" for i, b in enumerate(body)]
+    assert normalise_pages(a)[0] == normalise_pages(b)[0] == " ".join(body)
 
 
 def test_lines_recurring_on_fewer_than_three_pages_are_kept():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from clirun import run_cli
 from fakearchive import FakeArchive
 from fixtureweb import FixtureWeb
 from pdfgen import make_pdf
@@ -42,9 +43,7 @@ def configure(home: Path, fake: FakeArchive, **extra: object) -> None:
 
 
 def run(home: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess:
-    result = subprocess.run([*CLI, "--home", str(home), *args], capture_output=True, text=True, timeout=180, cwd=ROOT)
-    assert result.returncode == code, result.stderr
-    return result
+    return run_cli(home, *args, timeout=180, code=code)
 
 
 @pytest.fixture

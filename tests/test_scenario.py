@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from clirun import run_cli
+
 from tests import scenario_web as story
 from tests.fixtureweb import FixtureWeb
 
@@ -27,8 +29,7 @@ RETRY_TIMES = 0
 
 
 def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([*CLI, "--home", str(home), *args], capture_output=True, text=True, timeout=240,
-                            cwd=Path(__file__).resolve().parents[1])
+    result = run_cli(home, *args, timeout=240)
     if check and result.returncode != 0:
         raise AssertionError(f"stp-tracker {' '.join(args)} exited {result.returncode}\n{result.stderr}")
     return result

@@ -1,4 +1,5 @@
-"""The security review (issue 8): each item, what is guaranteed, and the test that holds it.
+"""The security review (issue 8, and the hostile probe of issue 16): each item, what is guaranteed, and the test
+that holds it.
 
 Items already covered elsewhere are listed, not repeated; everything else is tested in this file.
 
@@ -16,6 +17,13 @@ Items already covered elsewhere are listed, not repeated; everything else is tes
 | 1. SSRF at send time, any thread (issue 16) | the connection guard is a context variable checked at `getaddrinfo`, `connect`, `connect_ex` and `sendto`, so it holds in apprise's worker threads and for raw sockets (rsyslog); inside a delivery no redirect is followed, by any channel, even with the allowance; `mailto://...?smtp=HOST&port=P` relays are checked; plain `json://`/`xml://`/`form://` need the allowance an `http://` webhook needs; schemes the guard cannot follow (xmpp, syslog, dbus...) are refused | test_hostile_probe.py::test_apprise_redirect_to_an_internal_address_is_not_followed, ::test_webhook_redirect_is_not_followed_even_with_the_allowance, ::test_the_connection_guard_holds_in_apprise_worker_threads, ::test_raw_socket_sends_are_checked_where_they_resolve, ::test_mailto_smtp_relay_override_is_checked, ::test_plain_http_apprise_posts_need_the_same_allowance_as_a_webhook, ::test_schemes_the_guard_cannot_follow_are_refused |
 | 2. Third-party logs (issue 16) | apprise, urllib3 and requests do not propagate to our handlers: only their warnings pass, scrubbed of URL paths, `Authorization`/Bearer values, key=value secrets and long tokens, with or without `--verbose`, in text and JSON logs | test_hostile_probe.py::test_apprise_debug_lines_and_credentials_never_reach_stderr, ::test_daemon_json_logs_carry_no_apprise_debug_or_secret, ::test_scrub_secrets |
 | 3. Crawler redirects (issue 16) | a redirect (3xx or meta refresh) to a loopback, private, link-local or reserved address is refused before robots.txt or the download, and recorded as the fetch's error, unless the source names that host (start URL, allowed_domains, document_hosts) on a start URL's port; the rules are `netpolicy`'s, the same as for alert targets | test_hostile_probe.py::test_crawler_refuses_a_redirect_to_another_loopback_host, ::test_named_private_hosts_stay_allowed |
+| 4. Search and diff starvation (issue 16) | a query over the complexity cap (terms, prefix terms, OR, NEAR) is a 400 naming the limit; SQLite work stops at the time limit (progress handler) as a 503; any DatabaseError from FTS5 is a 400, never a 500; diffs and web searches run in small pools of their own that answer 503 at once when full, so `/` still answers | test_hostile_probe.py::test_costly_searches_are_refused_with_a_clear_400, ::test_a_database_error_from_fts5_is_a_400_not_a_500, ::test_sqlite_work_stops_at_the_time_limit, ::test_a_burst_of_diffs_gets_503_and_the_other_pages_still_answer |
+| 5. Terminal escapes (issue 16) | C0/C1 controls are stripped from titles, link text, summaries and changes on entry; `documents`, `events`, `history`, `search` (text and `--json`) and alert emails never carry ESC, BEL or CSI, also for archives written before | test_hostile_probe.py::test_titles_are_cleaned_as_they_enter_the_archive, ::test_terminal_escapes_in_titles_never_print, ::test_terminal_escapes_never_reach_an_email |
+| 6. Non-XML characters (issue 16) | a U+FFFF/U+FFFE or control character in a title does not break `/feed.atom` or `stp-tracker feed` | test_hostile_probe.py::test_a_non_xml_character_in_a_title_does_not_break_the_feed |
+| 7. Subscribe abuse (issue 16) | at most 3 confirmation mails per address a day whatever the client; the per-client limit believes `X-Forwarded-For` only from `--trusted-proxy` addresses; a form token acts once; the confirmation mail shows no requester-typed text; RFC 8058 one-click unsubscribe works without a form token | test_hostile_probe.py::test_one_address_gets_few_confirmations_however_many_clients_ask, ::test_x_forwarded_for_counts_only_from_a_trusted_proxy, ::test_a_form_token_works_once, ::test_the_confirmation_mail_carries_no_text_the_requester_chose, ::test_rfc8058_one_click_unsubscribe_needs_no_form_token |
+| 8. Exports (issue 16) | CSV, JSON and WARC exports refuse a symbolic link at the file or its `.part` (created with O_EXCL and O_NOFOLLOW); CSV text cells starting with = + - @ tab CR are prefixed with `'` | test_hostile_probe.py::test_exports_never_write_through_a_planted_symlink, ::test_csv_cells_that_a_spreadsheet_would_run_are_neutralised |
+| 9. Signing and address checks (issue 16) | the webhook HMAC covers X-STP-Timestamp, X-STP-Delivery, X-STP-Event and the body (the README's verification example is run); 6to4, NAT64, IPv4-mapped and IPv4-compatible forms of private addresses and names that do not resolve are refused at subscribe | test_hostile_probe.py::test_a_signed_message_replayed_under_a_new_delivery_id_fails_verification, ::test_embedded_private_addresses_and_unresolvable_names_are_refused |
+| 10. Subscribers out of the research archive (issue 16) | subscribers, secrets, tokens and the outbox live in `subscribers.db` (0600); after a crawl, subscribe and delivery `archive.db` holds no subscriber email, secret or token (raw bytes checked); an older archive has its rows moved out on first open, idempotently, freed pages overwritten | test_hostile_probe.py::test_archive_db_holds_no_subscriber_after_crawl_subscribe_and_delivery, ::test_an_old_archive_has_its_subscribers_moved_out_on_first_open |
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+
+from clirun import run_cli
 from typer.testing import CliRunner
 
 import alerts
@@ -48,7 +58,6 @@ except ImportError:  # tests/ imported as a package
     from tests.smtpserver import WebhookReceiver, add_event, body_text, free_port, smtp_server
     from tests.test_web import build_archive
 
-pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
 
 from tracker.cli import app as cli_app  # noqa: E402
@@ -60,11 +69,6 @@ ALLOW = alerts.AlertSettings(allow_private_targets=True, http_timeout=5)
 INJECTION = "Plan {{ 7*7 }} {% if true %}EVALUATED{% endif %} {{ ''.__class__ }}"
 BREAKOUT = '"><img src=x onerror=alert(1)> <script>alert(1)</script>'
 MARKER = "TOP-SECRET-MARKER-7f3a"
-
-
-def _cli_command() -> list[str]:
-    cli = VENV_BIN / "stp-tracker"
-    return [str(cli)] if cli.exists() else [sys.executable, "-m", "tracker.cli"]
 
 
 def _hostile_archive(home: Path, *, title: str, url: str, source: str = "syb-icb",
@@ -164,9 +168,7 @@ def test_exports_write_only_where_asked(tmp_path: Path) -> None:
                      url="https://example.org/../../../../escaped-url.pdf")
     before = _files_under(tmp_path)
     out = tmp_path / "a" / "b" / "out"
-    done = subprocess.run([*_cli_command(), "--home", str(home), "export", "--csv", str(out / "c"), "--json",
-                           str(out / "j"), "--warc", str(out / "w.warc.gz")], capture_output=True, text=True,
-                          timeout=120)
+    done = run_cli(home, "export", "--csv", str(out / "c"), "--json", str(out / "j"), "--warc", str(out / "w.warc.gz"))
     assert done.returncode == 0, done.stderr
     created = _files_under(tmp_path) - before
     outside = {p for p in created if not p.is_relative_to(out) and not p.is_relative_to(home)}
@@ -184,8 +186,7 @@ HOSTILE = ["'; DROP TABLE fetches; --", '" OR 1=1 --', "' OR '1'='1", "NEAR(", "
            "title:beds", "beds AND", "'unbalanced", '"unbalanced', "x\x00y", "\x00", "A" * 10_000, "^", "((", ")",
            "-1", "99999999999999999999999", "[/]"]
 HOSTILE_FILTERS = ["'; DROP TABLE fetches; --", '" OR 1=1 --', "' OR '1'='1", '"', "x\x00y", "A" * 10_000, "[/]"]
-TABLES = {"fetches", "documents", "versions", "events", "texts", "texts_fts", "blobs", "sources", "subscriptions",
-          "deliveries"}
+TABLES = {"fetches", "documents", "versions", "events", "texts", "texts_fts", "blobs", "sources"}
 
 
 def _tables_and_counts(home: Path) -> tuple[set[str], dict[str, int]]:
@@ -380,8 +381,7 @@ def test_smtp_password_is_never_shown_or_stored(tmp_path: Path, server_state: st
                "STP_TRACKER_SMTP_USER": "alerts", "STP_TRACKER_SMTP_PASSWORD": PASSWORD,
                "STP_TRACKER_SMTP_TIMEOUT": "5"}
     try:
-        run = subprocess.run([*_cli_command(), "--home", str(home), "--verbose", "deliver"], capture_output=True,
-                             text=True, timeout=120, env=env)
+        run = run_cli(home, "--verbose", "deliver", env=env)
     finally:
         if controller is not None:
             controller.stop()
@@ -414,8 +414,7 @@ def test_webhook_secret_and_url_token_stay_out_of_the_log(tmp_path: Path) -> Non
             secret = alerts.subscribe(archive, ALLOW, url).secret
             add_event(archive)
         env = {**os.environ, "STP_TRACKER_ALLOW_PRIVATE_TARGETS": "1"}
-        run = subprocess.run([*_cli_command(), "--home", str(home), "--verbose", "deliver"], capture_output=True,
-                             text=True, timeout=120, env=env)
+        run = run_cli(home, "--verbose", "deliver", env=env)
         with Archive(home) as archive:  # the retry, without waiting for the backoff
             alerts.deliver_pending(archive, ALLOW, now=dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc))
     assert run.returncode == 1 and "answered HTTP 500" in run.stderr
@@ -471,12 +470,21 @@ def test_template_syntax_in_fetched_text_is_never_evaluated(tmp_path: Path) -> N
     for text in texts:
         assert "EVALUATED{%" not in text.replace("{% if true %}EVALUATED{% endif %}", "")
         assert "<class" not in text and "&lt;class" not in text and " 49 " not in text
-    # a subscriber's own filter text in the confirmation email
+    # a subscriber's own filter text: never in the confirmation email (issue 16: it goes to an address that may not
+    # have asked), and shown as written in the alerts the confirmed subscriber gets
+    from alerts.delivery import SAMPLE_EVENT
+    from alerts.render import describe_filters, render_event
+
     with smtp_server() as server, Archive(home) as archive:
         settings = alerts.AlertSettings(smtp_host="127.0.0.1", smtp_port=server.port, smtp_timeout=5)
-        alerts.subscribe(archive, settings, "reader@example.org", keywords=["{{ 7*7 }}", "{{ ''.__class__ }}"])
+        result = alerts.subscribe(archive, settings, "reader@example.org",
+                                  keywords=["{{ 7*7 }}", "{{ ''.__class__ }}"])
         mail = server.messages[-1]
     for part in (body_text(mail), body_text(mail, "html")):
+        assert "7*7" not in part and "__class__" not in part and "<class" not in part
+    alert = render_event(SAMPLE_EVENT, "https://t.example", ref="r", filters=describe_filters(result.subscription),
+                         unsubscribe_url="https://t.example/alerts/unsubscribe/x")
+    for part in (alert.text, alert.html):
         assert "{{ 7*7 }}" in part and "{{ ''.__class__ }}" in part.replace("&#39;", "'") and "<class" not in part
 
 

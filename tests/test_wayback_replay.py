@@ -6,13 +6,10 @@ originals, blocked sites, archived 429s."""
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from clirun import run_cli
 from crawler.sources import sources_from_dicts
 from storage import Archive
 from tests.cassettes import CORPUS, Replay
@@ -23,7 +20,6 @@ from tracker.webarchives.wayback import (ALL_TYPES, BackfillConfig, BlockedSiteE
                                          junk_original, parse_cdx, surt)
 
 EDGI = CORPUS / "edgi-wayback"
-ROOT = Path(__file__).resolve().parents[1]
 UA = "stp-tracker/test (+ops@example.org)"
 
 
@@ -299,11 +295,9 @@ def test_backfill_cli_says_blocked_and_does_not_ask_to_run_again(tmp_path, repla
     (home / "config.toml").write_text('[backfill]\narchives = ["wayback"]\n')
     sources = tmp_path / "sources.toml"
     sources.write_text('[[source]]\nname = "post"\nstart_urls = ["https://nationalpost.com/health"]\n')
-    env = {**os.environ, "STP_TRACKER_CDX_URL": replay.cdx_url, "STP_TRACKER_WAYBACK_URL": replay.wayback_url,
+    env = {"STP_TRACKER_CDX_URL": replay.cdx_url, "STP_TRACKER_WAYBACK_URL": replay.wayback_url,
            "STP_TRACKER_BACKFILL_DELAY": "0"}
-    result = subprocess.run([sys.executable, "-m", "tracker.cli", "--home", str(home), "backfill", "--sources",
-                             str(sources)], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
-    assert result.returncode == 0, result.stderr
+    result = run_cli(home, "backfill", "--sources", str(sources), env=env, code=0)
     assert "Blocked Site Error" in result.stderr and "--retry-blocked" in result.stderr
     assert "run again to resume" not in result.stderr and "Traceback" not in result.stderr
 

@@ -163,9 +163,7 @@ def test_the_footprint_page_shows_its_plans_timelines_by_generation(client: Test
     assert section.count("<circle") >= 2 and "revised" in section
 
 
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tracker.cli", "--home", str(home), *args], capture_output=True,
-                          text=True, timeout=120)
+from clirun import run_cli  # noqa: E402
 
 
 def test_cli_diff_ids_are_unambiguous_and_coloured_on_request(built: Built) -> None:

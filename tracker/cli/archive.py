@@ -206,6 +206,9 @@ def terminal_diff(change: Any, *, context: int = 1, colour: bool = True) -> list
     return lines[:-1] if lines else lines
 
 
+SEARCH_SECONDS = 60.0  # SQLite time one command-line search may take (the web app allows 5 s)
+
+
 @app.command()
 def search(
     query: str = typer.Argument(..., help='FTS5 query: words, "a phrase", AND/OR/NOT, prefix*.'),
@@ -224,9 +227,14 @@ def search(
     Example: stp-tracker search '"maternity unit" AND close*' --footprint QF7 --from 2016-01-01
     """
     footprint = footprint_code(footprint)
+    from storage import SearchRefused, SearchTimeout, bounded_search
+
     with open_archive(readonly=True) as archive:
-        rows = archive.search_filtered(query, limit=limit, document_kind=kind, footprint=footprint,
-                                       generation=generation, seen_from=seen_from, seen_to=seen_to)
+        try:
+            rows = bounded_search(archive, query, seconds=SEARCH_SECONDS, limit=limit, document_kind=kind,
+                                  footprint=footprint, generation=generation, seen_from=seen_from, seen_to=seen_to)
+        except (SearchRefused, SearchTimeout) as exc:
+            fail(str(exc), 2)
     if as_json:
         print_json(rows)
         return

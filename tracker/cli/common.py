@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -13,15 +15,28 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from storage import Archive, ArchiveError, unknown_choice
+from storage import Archive, ArchiveError, strip_controls, unknown_choice
+
+
+class SafeConsole(Console):
+    """A rich Console that never writes a control character it was given as text: fetched titles holding
+    `ESC[2J`, OSC 8 links or OSC 52 clipboard writes print without them (rich's own styling is untouched)."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(strip_controls(segment.text), segment.style, segment.control)
+            for segment in buffer)
+
 
 # Markup off for data: titles, URLs and summaries come from fetched pages, and "[/]" or "[link=...]" in one
 # must print as written, never crash the command or become a terminal link.
-out = Console(soft_wrap=True, markup=False)  # data: stdout
-err = Console(stderr=True)  # progress, summaries and errors: stderr, so `--json` output stays clean
+out = SafeConsole(soft_wrap=True, markup=False)  # data: stdout
+err = SafeConsole(stderr=True)  # progress, summaries and errors: stderr, so `--json` output stays clean
+_C1 = re.compile("[\x7f-\x9f]")  # json.dumps escapes C0 but writes DEL and C1 (CSI is U+009B) as they are
 
 _state: dict[str, Any] = {"home": None}
 
@@ -40,7 +55,8 @@ def open_archive(readonly: bool = False) -> Archive:
 
 def print_json(rows: list[Any]) -> None:
     """`--json` prints one JSON array and nothing else on stdout."""
-    sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
+    text = json.dumps(rows, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write(_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def error_line(message: str) -> None:

@@ -66,6 +66,9 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     subscriptions: bool = typer.Option(False, "--subscriptions", help="Offer the email subscribe form and the "
                                        "confirm/unsubscribe pages (the only pages that write)."),
+    trusted_proxy: Optional[list[str]] = typer.Option(None, "--trusted-proxy", help="Address of a reverse proxy in front of "
+                                            "the app (repeatable): only its X-Forwarded-For names the client that "
+                                            "the subscribe limits count."),
 ) -> None:
     """Serve the archive as a web app: footprints, document timelines, versions, diffs, search, events,
     and a JSON API under /api. Read-only unless --subscriptions.
@@ -75,6 +78,6 @@ def serve(
     from tracker.web import serve as run
 
     try:
-        run(get_home(), host=host, port=port, subscriptions=subscriptions)
+        run(get_home(), host=host, port=port, subscriptions=subscriptions, trusted_proxies=trusted_proxy or ())
     except ArchiveError as exc:
         fail(str(exc), 2)

@@ -102,8 +102,7 @@ def backfill(
         lock.release()
     err.print(f"backfill: {summary.listed} captures newly listed, {summary.imported} imported, "
               f"{summary.failed} failed, {len(summary.crawls)} historical crawls, {len(summary.events)} events"
-              + (f", {summary.linked} documents' captures found through links on archived pages"
-                 if summary.linked else "")
+              + (f", {summary.linked} captures listed through links on archived pages" if summary.linked else "")
               + (f", {len(summary.skipped)} CDX rows skipped (no capture)" if summary.skipped else "")
               + (f", {summary.pending} captures left for the next run" if summary.pending else ""),
               highlight=False, markup=False, soft_wrap=True)

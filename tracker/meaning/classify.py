@@ -195,6 +195,22 @@ REPORT_MARKERS: tuple[_Rx, ...] = (
     _Rx(r"\blast\s+committee\s+reference\b|\bpast\s+pathway\b|\breport\s+author\b", CI),
 )
 
+# Pages *about* plans: news, listings, "our plans" index pages, history and consultation landing pages. An HTML
+# page is a plan only when it is the plan's own text: long, speaking as the plan, and none of these.
+ABOUT_PAGE_SIGNALS: tuple[tuple[str, _Rx], ...] = (
+    ("is a news item or blog post", _Rx(r"/(?:news|blog|blogs|press|press-releases?|media|stories|updates)(?:/|$|\?)|"
+                                        r"\b(?:news|press\s+release|blog)\b|\bposted\s+(?:on|by)\b", CI)),
+    ("is a listing or index page", _Rx(r"/(?:our-plans|plans|publications|documents|resources|library|search|"
+                                       r"category|tag|archive)/?(?:$|\?)|\bour\s+(?:plans|strategies|publications)\b|"
+                                       r"[?&]page=\d", CI)),
+    ("is a history or about page", _Rx(r"/(?:about|about-us|history|our-history|who-we-are)(?:/|$)|"
+                                       r"\b(?:our\s+history|about\s+us|who\s+we\s+are)\b", CI)),
+    ("is a consultation or event page", _Rx(r"/(?:consultations?|get-involved|have-your-say|engagement|events?|"
+                                            r"calendar)(?:/|$)|\bhave\s+your\s+say\b|\bget\s+involved\b", CI)),
+)
+PLAN_PAGE_WORDS = 1500  # an HTML page shorter than this is about a plan, not the plan
+PLAN_PAGE_BODY = 2  # ... and it must speak as the plan (PLAN_BODY_SIGNALS)
+
 PLAN_THRESHOLD = 6.0  # net score for a plan document
 RELATED_THRESHOLD = 3.0  # plan-topic score for a paper about a plan (update, cover report, minutes item)
 
@@ -504,8 +520,13 @@ def _decide_footprint(scores: dict[str, float], evidence: dict[str, list[str]],
 # --------------------------------------------------------------------------- classify
 
 def classify(text: str, *, title: str | None = None, url: str | None = None, link_text: str | None = None,
-             source_footprint: str | None = None, published: str | None = None) -> Classification:
-    """Classify one document from its title, URL, link text and the opening of its text (see module doc)."""
+             source_footprint: str | None = None, published: str | None = None,
+             form: str = "document") -> Classification:
+    """Classify one document from its title, URL, link text and the opening of its text (see module doc).
+
+    `form` is "page" for an HTML page: a page is a plan only when it is itself the plan's text (long, speaking
+    as the plan, not a news item, listing, history or consultation page); a page about a plan is plan-related.
+    """
     text = text if isinstance(text, str) else ""
     raw_head = text[:HEAD_CHARS].replace("\x02", "").replace("\u00ad", "")
     label = _flat(" ".join(t for t in (title or "", link_text or "") if isinstance(t, str) and t))[:TITLE_CHARS]
@@ -551,6 +572,11 @@ def classify(text: str, *, title: str | None = None, url: str | None = None, lin
         category = "plan-related" if topic >= RELATED_THRESHOLD + (1 if meeting else 0) else "other"
     elif plan_score >= PLAN_THRESHOLD:
         category = "plan"
+        if form == "page":
+            about = _about_page(text, tag, body)
+            if about:
+                category = "plan-related"
+                reasons.append(f"a page about a plan, not the plan: {about}")
     elif topic >= RELATED_THRESHOLD and plan_score > 0:
         category = "plan-related"
     else:
@@ -575,6 +601,19 @@ def classify(text: str, *, title: str | None = None, url: str | None = None, lin
         generation=generation, generation_evidence=generation_evidence,
         draft=bool(draft_evidence), draft_evidence=draft_evidence,
     )
+
+
+def _about_page(text: str, tag: _Text, body: float) -> str | None:
+    """Why an HTML page with plan wording is a page about a plan (None: it is the plan's own text)."""
+    for reason, rule in ABOUT_PAGE_SIGNALS:
+        if rule.search(tag):
+            return reason
+    words = len(re.findall(r"\w+", text[:PLAN_PAGE_WORDS * 12]))
+    if words < PLAN_PAGE_WORDS:
+        return f"too short to be the plan ({words} words)"
+    if body < PLAN_PAGE_BODY:
+        return "does not speak as the plan"
+    return None
 
 
 def _generation(tag: _Text, head: _Text, published: str | None, use_dates: bool) -> tuple[str, list[str]]:

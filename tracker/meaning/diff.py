@@ -538,6 +538,12 @@ def _in_tables(structure: dict | None) -> str:
     return "\x00" + "\x00".join(" ".join(c.split()) for c in cells) + "\x00"
 
 
+def _ocr_confidence(structure: dict | None) -> float | None:
+    """The mean confidence of a structure's OCR blocks, or None when none of its text came from OCR."""
+    scores = [b.get("confidence", 0.0) for b in (structure or {}).get("blocks", []) if b.get("ocr")]
+    return round(sum(scores) / len(scores), 1) if scores else None
+
+
 def diff_texts(
     before: str, after: str, *, timeout: float = 10.0, max_distinct_tokens: int = TOKEN_CAPACITY,
     before_structure: dict | None = None, after_structure: dict | None = None,
@@ -546,7 +552,9 @@ def diff_texts(
 
     With both versions' structures (tracker/meaning/layout.py), tables are compared cell by cell: a changed
     cell is a figure labelled by its column and row, and the figures the text diff finds inside tables (where
-    the flattened text pairs unrelated numbers) are left to that comparison.
+    the flattened text pairs unrelated numbers) are left to that comparison. When one version was read by OCR
+    and the other from a text layer, they are not compared word for word (every misread letter would look like
+    an edit): the change is empty and `messages` and `summary` say why.
 
     `timeout` <= 0 means no limit. When the texts hold more distinct words than `max_distinct_tokens` (the
     characters available to stand for them), sentences and then paragraphs are compared instead, and
@@ -558,6 +566,12 @@ def diff_texts(
     started = time.perf_counter()
     if before == after:
         return Change(seconds=time.perf_counter() - started)
+    ocr_before, ocr_after = _ocr_confidence(before_structure), _ocr_confidence(after_structure)
+    if before_structure is not None and after_structure is not None and (ocr_before is None) != (ocr_after is None):
+        which, confidence = ("earlier", ocr_before) if ocr_before is not None else ("later", ocr_after)
+        message = (f"The {which} version was read by OCR (confidence {confidence:g}%) and the other from its text "
+                   "layer: they are not compared word for word, as OCR misreadings would look like edits.")
+        return Change(seconds=time.perf_counter() - started, messages=[message], summary=message)
     a, b = canonical_whitespace(before), canonical_whitespace(after)
     if a == b:
         return Change(seconds=time.perf_counter() - started, messages=["only whitespace differs (re-wrapped)"])

@@ -6,6 +6,7 @@ import logging
 import os
 from collections import defaultdict
 from typing import Any
+from urllib.parse import urlsplit
 
 from storage import ALERT_KINDS, EVENT_KINDS, GENERATIONS, Archive, Event
 
@@ -18,6 +19,24 @@ KINDS = EVENT_KINDS  # the one list of each lives beside the Event model (storag
 # A status that says a URL no longer serves a document. Anything else without a body (timeouts, 5xx,
 # 403 bot blocks, 429) is transient and never counts towards a withdrawal.
 GONE_STATUSES = frozenset({404, 410})
+
+
+def _where_served(fetch: dict) -> str:
+    """The URL that actually served a sighting: where its redirects ended."""
+    return fetch.get("final_url") or fetch["url"]
+
+
+def redirected_away(fetch: dict) -> bool:
+    """A URL that now redirects to another site, or to a home page: the content moved (or the site did), which is
+    no evidence that a plan was withdrawn."""
+    final = fetch.get("final_url") or fetch["url"]
+    if final == fetch["url"]:
+        return False
+    try:
+        old, new = urlsplit(fetch["url"]), urlsplit(final)
+    except ValueError:
+        return False
+    return old.netloc.lower() != new.netloc.lower() or (new.path in ("", "/") and not new.query)
 
 
 def withdraw_confirmations() -> int:
@@ -169,6 +188,7 @@ class _Decider:
         """`published`, or `replaced` when it supersedes an earlier generation's plan for the footprint."""
         meta["announced"] = "published"
         meta["published_version"] = version_now
+        self.official_title(doc, version_now)
         changes: dict[str, Any] = {}
         after_leak = ""
         if leaked_version and leaked_version != version_now:
@@ -194,6 +214,17 @@ class _Decider:
         self.event("published", doc,
                    f"Published: “{doc['title']}”{self.where(doc)} on {base['source']}.{after_leak}",
                    version_before=leaked_version, version_after=version_now, changes=changes, **base)
+
+    def official_title(self, doc: dict, version_id: int | None) -> None:
+        """The official copy's own title (when a person wrote it) names the plan from now on, not the leak's."""
+        from tracker.meaning.titles import is_artefact_title
+
+        version = self.archive.version(version_id) if version_id else None
+        blob = self.archive.blob_info(version["blob_sha256"]) if version and version["blob_sha256"] else None
+        title = ((blob or {}).get("title") or "").strip()
+        if title and not is_artefact_title(title) and title != doc.get("title"):
+            self.archive.update_document(doc["id"], title=title[:300])
+            doc["title"] = title[:300]
 
     def superseded_plan(self, doc: dict) -> dict | None:
         generation = doc.get("generation")
@@ -271,7 +302,7 @@ class _Decider:
     def moves_and_returns(self, doc, meta, sightings, prior, relevant: bool) -> None:
         withdrawn = dict(meta.get("withdrawn_from") or {})
         missing = dict(meta.get("missing") or {})
-        prior_urls = {(s["source"], s["url"]) for s in prior}
+        prior_urls = {(s["source"], _where_served(s)) for s in prior}
         for source in sorted({s["source"] for s in sightings}):
             missing.pop(source, None)
             here = [s for s in sightings if s["source"] == source]
@@ -284,12 +315,14 @@ class _Decider:
                 continue
             if not relevant:
                 continue
-            new_urls = [s for s in here if (source, s["url"]) not in prior_urls]
-            old_urls = {u for (src, u) in prior_urls if src == source} - {s["url"] for s in here}
+            new_urls = [s for s in here if (source, _where_served(s)) not in prior_urls]
+            old_urls = {u for (src, u) in prior_urls if src == source} - {_where_served(s) for s in here}
             if new_urls and old_urls:
+                to = _where_served(new_urls[-1])
+                how = " (the old URL redirects there)" if new_urls[-1]["url"] != to else ""
                 self.event("moved", doc,
-                           f"Moved within {source}: {sorted(old_urls)[0]} -> {new_urls[-1]['url']}.",
-                           version_after=new_urls[-1]["version_id"], url=new_urls[-1]["url"], source=source,
+                           f"Moved within {source}: {sorted(old_urls)[0]} -> {to}{how}.",
+                           version_after=new_urls[-1]["version_id"], url=to, source=source,
                            official=self.official(source), quiet=True)
         meta["withdrawn_from"] = withdrawn
         meta["missing"] = missing
@@ -312,6 +345,7 @@ class _Decider:
         for row in self.archive.document_urls_in_sources(sorted(crawled)):
             places[row["document_id"]][row["source"]].add(row["url"])
         needed = withdraw_confirmations()
+        moved_sources = self.moved_sources()
         for document_id, per_source in sorted(places.items()):
             doc = self.archive.document(document_id)
             if doc is None:
@@ -327,9 +361,11 @@ class _Decider:
                     f["document_id"] == document_id and f["source"] == source for f in self.fetches
                 ):
                     continue  # still served by this source (perhaps at another of its URLs)
+                if source in moved_sources:
+                    continue  # the whole site now redirects elsewhere: a move of the source, nothing withdrawn
                 verdicts = [self.url_verdict(by_url.get((source, u), []), document_id) for u in sorted(urls)]
-                if not verdicts or any(v in ("transient", "unchecked") for v in verdicts):
-                    continue  # a timeout, a 5xx or a bot block proves nothing either way
+                if not verdicts or any(v in ("transient", "unchecked", "redirected") for v in verdicts):
+                    continue  # a timeout, a 5xx, a bot block or a redirect away proves nothing either way
                 missing[source] = int(missing.get(source, 0)) + 1
                 changed = True
                 if missing[source] >= needed:
@@ -348,12 +384,29 @@ class _Decider:
                 all_gone = set(withdrawn) >= {u["source"] for u in self.archive.document_urls(document_id)}
                 self.archive.update_document(document_id, meta=meta, status="withdrawn" if all_gone else doc["status"])
 
+    def moved_sources(self) -> set[str]:
+        """Sources whose every answer in this crawl redirected to another site (a domain that moved)."""
+        answers: dict[str, list[dict]] = defaultdict(list)
+        for fetch in self.fetches:
+            if fetch["status"] is not None:
+                answers[fetch["source"]].append(fetch)
+        moved = set()
+        for source, fetches in answers.items():
+            if fetches and all(f.get("final_url") and urlsplit(f["final_url"]).netloc.lower()
+                               != urlsplit(f["url"]).netloc.lower() for f in fetches):
+                moved.add(source)
+                log.info("source %s moved: every URL redirects to another site (nothing on it is withdrawn)", source)
+        return moved
+
     @staticmethod
     def url_verdict(fetches: list[dict], document_id: int) -> str:
-        """gone (404/410, or now serves something else), transient, or unchecked (not fetched this run)."""
+        """gone (404/410, or now serves something else), transient, redirected (to another site or a home
+        page), or unchecked (not fetched this run)."""
         if not fetches:
             return "unchecked"
         last = fetches[-1]
+        if last["status"] is not None and last["status"] < 400 and redirected_away(last):
+            return "redirected"
         if last["status"] in GONE_STATUSES:
             return "gone"
         if last["status"] is not None and 200 <= last["status"] < 300 and last["document_id"] not in (None, document_id):

@@ -54,6 +54,8 @@ class Limits:
     max_unzipped: int = 200 * MB  # total declared uncompressed size of a DOCX/XLSX
     max_zip_ratio: int = 200  # uncompressed:compressed, checked on members over 1 MB
     max_cells: int = 2_000_000  # spreadsheet cells read
+    max_ocr_pages: int = 200  # scanned PDF pages read by OCR (Tesseract); 0 turns OCR off
+    ocr_page_seconds: float = 60.0  # Tesseract's time limit per page
 
 
 @dataclass(frozen=True)
@@ -334,19 +336,76 @@ class PdfExtractor(Extractor):
             title = (doc.get_metadata_dict().get("Title") or "").strip() or None  # type: ignore[attr-defined]
         except Exception:  # metadata is optional; a broken Info dictionary must not lose the text
             pass
-        result = self._finish(source, texts, title, image_pages, page_errors, primary=True)
+        ocr = self._ocr(doc, image_pages, texts, blocks, source) if image_pages else None
+        unread = [p for p in image_pages if not (ocr and p in ocr.get("pages", []))]
+        result = self._finish(source, texts, title, unread, page_errors, primary=True, ocr=ocr)
         if result.text:
-            result.structure = layout.structure("pdf", [] if structure_error else blocks, pages=n)
+            blocks.sort(key=lambda b: b["page"])
+            result.structure = layout.structure("ocr" if ocr and ocr.get("pages") and len(ocr["pages"]) == n else "pdf",
+                                                [] if structure_error else blocks, pages=n)
             if structure_error:
                 result.meta["structure_error"] = structure_error
         return result
 
+    def _ocr(self, doc: object, image_pages: list[int], texts: list[str], blocks: list[dict],
+             source: Source) -> dict[str, object]:
+        """Read pages that are only images with Tesseract: their text goes into `texts`, their paragraphs into
+        `blocks` (marked "ocr" with a confidence). Returns what was done, for meta["ocr"]."""
+        from tracker.meaning.ocr import INSTALL_HINT, OcrError, ocr_page, tesseract, tesseract_version
+
+        path = tesseract()
+        if path is None:
+            return {"error": f"Tesseract is not installed: {INSTALL_HINT}"}
+        if source.limits.max_ocr_pages <= 0:
+            return {"error": "OCR is turned off (Limits.max_ocr_pages = 0)"}
+        done: list[int] = []
+        confidences: list[tuple[float, int]] = []
+        errors: dict[int, str] = {}
+        for number in image_pages[: source.limits.max_ocr_pages]:
+            page = doc[number - 1]  # type: ignore[index]
+            try:
+                read = ocr_page(page, path, timeout=source.limits.ocr_page_seconds)
+            except OcrError as exc:
+                errors[number] = str(exc)
+                continue
+            finally:
+                page.close()
+            if not read.words:
+                continue
+            texts[number - 1] = read.text
+            done.append(number)
+            confidences.append((read.confidence, read.words))
+            for paragraph in read.paragraphs:
+                text = " ".join(normalise_text(paragraph).split())
+                if text:
+                    blocks.append({"type": "paragraph", "page": number, "text": text, "ocr": True,
+                                   "confidence": read.confidence})
+        info: dict[str, object] = {"engine": tesseract_version(path), "pages": done}
+        if confidences:
+            words = sum(w for _, w in confidences)
+            info["confidence"] = round(sum(c * w for c, w in confidences) / words, 1)
+        if errors:
+            info["errors"] = {str(k): v for k, v in errors.items()}
+        if len(image_pages) > source.limits.max_ocr_pages:
+            info["capped"] = source.limits.max_ocr_pages
+        return info
+
     def _finish(self, source: Source, texts: list[str], title: str | None, image_pages: list[int],
-                page_errors: list[int], primary: bool, primary_error: str | None = None) -> Extraction:
+                page_errors: list[int], primary: bool, primary_error: str | None = None,
+                ocr: dict[str, object] | None = None) -> Extraction:
         n = len(texts)
         visible = sum(len("".join(t.split())) for t in texts)
         meta: dict[str, object] = {"format": "pdf", "parser": "pypdfium2" if primary else "pypdf"}
         flags: list[str] = []
+        hint = "OCR it to track its text"
+        if ocr is not None:
+            meta["ocr"] = ocr
+            if ocr.get("pages"):
+                flags.append("ocr")
+            if ocr.get("error"):
+                hint = str(ocr["error"])
+            elif not ocr.get("pages"):
+                hint = "OCR found no words in it" + (f" ({'; '.join(ocr['errors'].values())})" if ocr.get("errors") else "")
         if primary_error:
             meta["primary_error"] = primary_error
             flags.append("fallback_parser")
@@ -356,7 +415,7 @@ class PdfExtractor(Extractor):
         if image_pages and visible < 3 * n:
             return self.result(
                 "no_text_layer", title=title, pages=n, flags=flags, meta=meta,
-                error=f"PDF has {n} page(s) of images and no text layer (a scan?): {source.label}; OCR it to track its text",
+                error=f"PDF has {n} page(s) of images and no text layer (a scan?): {source.label}; {hint}",
             )
         text, offsets = normalise_pages(texts)
         if not text:

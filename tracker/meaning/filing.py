@@ -65,7 +65,8 @@ def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict]
         # Each part is judged on its own words: not the pack's link text ("Board papers") or URL.
         alone = {**fetch, "link_text": None, "url": ""}
         found = plan_in_pack(text, parts, lambda part: _Verdict(
-            classify, part, {"title": part.split("\n", 1)[0][:200]}, alone, source).get())
+            classify, part, {"title": part.split("\n", 1)[0][:200], "content_type": blob.get("content_type")},
+            alone, source).get())
         if found is not None:
             # A plan carried inside a pack (a JFP draft as an appendix to board papers): filed as that plan, its
             # text the pack's part, so it is matched, versioned and alerted like the plan published on its own.
@@ -96,10 +97,16 @@ def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict]
             archive.add_document_url(document_id, fetch["source"], url, seen_at)
             archive.mark_fetch_analysed(fetch["id"], document_id, current)
             return False, False
-    version_id, created_version = archive.add_version(
-        document_id, text_sha256=text_sha, blob_sha256=sha, fetch_id=fetch["id"], crawl_id=fetch["crawl_id"],
-        seen_at=seen_at,
-    )
+    same_words = None if created_doc else _same_words_version(archive, document_id, text_sha, text)
+    if same_words is not None:
+        # Another rendition of a version we have (a DOCX or HTML beside the PDF, another producer's layout):
+        # the same words are the same version.
+        version_id, created_version = same_words, False
+    else:
+        version_id, created_version = archive.add_version(
+            document_id, text_sha256=text_sha, blob_sha256=sha, fetch_id=fetch["id"], crawl_id=fetch["crawl_id"],
+            seen_at=seen_at,
+        )
     archive.add_document_url(document_id, fetch["source"], url, seen_at)
     document = archive.document(document_id) or {}
     if created_doc or seen_at >= (document.get("last_seen_at") or ""):
@@ -110,6 +117,18 @@ def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict]
         archive.update_document(document_id, first_seen_at=seen_at)
     archive.mark_fetch_analysed(fetch["id"], document_id, version_id)
     return created_doc, created_version
+
+
+def _same_words_version(archive: Archive, document_id: int, text_sha: str, text: str) -> int | None:
+    """The document's current version when this different text has the very same words (another rendition)."""
+    document = archive.document(document_id) or {}
+    current = document.get("current_version_id")
+    version = archive.version(current) if current else None
+    if not version or version["text_sha256"] == text_sha:
+        return None
+    if identity.words_key(archive.text(version["text_sha256"]) or "") == identity.words_key(text):
+        return current
+    return None
 
 
 def _resembles(archive: Archive, prints: Fingerprints, mine: frozenset[int], document: dict) -> bool:
@@ -154,6 +173,13 @@ def plan_in_pack(text: str, parts: list[tuple[int, int]], classify_part: Callabl
     return best
 
 
+def _form(content_type: str | None) -> str:
+    """"page" for an HTML page, "document" for a file (PDF, DOCX, XLSX, ...): a page is a plan only when it is
+    the plan's own text (tracker/meaning/classify.py)."""
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    return "page" if ctype in ("text/html", "application/xhtml+xml") else "document"
+
+
 class _Verdict:
     """The classification of one fetched text, made at most once and only when a decision needs it."""
 
@@ -171,7 +197,8 @@ class _Verdict:
         if self._value is None:
             classify, text, blob, fetch, source = self._args
             self._value = classify(text, title=blob.get("title") or fetch.get("link_text"), url=fetch["url"],
-                                   link_text=fetch.get("link_text"), source_footprint=source.get("footprint"))
+                                   link_text=fetch.get("link_text"), source_footprint=source.get("footprint"),
+                                   form=_form(blob.get("content_type") or fetch.get("content_type")))
         return self._value
 
 
@@ -205,13 +232,16 @@ def _find_document(archive: Archive, fetch: dict, text_sha: str, text: str, sour
     for candidate in archive.documents(kind="plan", footprint=footprint):
         if verdict.generation not in (None, "unknown") and candidate["generation"] not in (None, "unknown", verdict.generation):
             continue  # a successor plan is a new document, never a revision of its predecessor
-        if any(s["crawl_id"] == fetch["crawl_id"] and s["source"] == fetch["source"] and s["url"] != fetch["url"]
-               for s in archive.sightings_of(candidate["id"])):
-            continue  # served at another URL of this source in this very crawl: two documents, however alike
         current = candidate["current_version_id"]
         version = archive.version(current) if current else None
         if not version:
             continue
+        if identity.words_key(archive.text(version["text_sha256"]) or "") == identity.words_key(text):
+            log.info("%s is another rendition of document %s (the same words)", fetch["url"], candidate["id"])
+            return candidate["id"]  # a DOCX or "accessible version" beside the PDF, another producer's PDF
+        if any(s["crawl_id"] == fetch["crawl_id"] and s["source"] == fetch["source"] and s["url"] != fetch["url"]
+               for s in archive.sightings_of(candidate["id"])):
+            continue  # served at another URL of this source in this very crawl: two documents, however alike
         score = identity.containment(mine, prints.of(version["text_sha256"]))
         if score > best_score:
             best, best_score = candidate["id"], score

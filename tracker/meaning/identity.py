@@ -45,3 +45,9 @@ def containment(a: frozenset[int], b: frozenset[int]) -> float:
         if not a or not b:
             return 0.0
     return len(a & b) / min(len(a), len(b))
+
+
+def words_key(text: str) -> str:
+    """A hash of a text's words in order, case folded: two renditions of one text (a PDF and its DOCX, another
+    producer's page breaks, paragraphs re-flowed) share it; any change of a word does not."""
+    return hashlib.blake2b(" ".join(w.casefold() for w in _WORD.findall(text)).encode(), digest_size=16).hexdigest()

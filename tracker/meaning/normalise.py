@@ -8,10 +8,12 @@ Rules, in the order they run (each is tested in tests/test_normalise.py):
    control characters dropped.
 2. Lines: whitespace collapsed and trimmed; lines that are only ``-``, ``+`` or ``|`` dropped; a ``•`` alone
    on a line is joined to the line that follows it.
-3. Pages (PDF): running headers and footers (a line among the first or last three lines of a page that
-   recurs, digits masked, on at least half of the pages and at least three) are kept once, where they first
-   appear (a header such as "Appendix G" says what the document is), and removed everywhere else;
-   page-number lines ("3", "- 3 -", "Page 3 of 40", "3 | Page") at a page's top or bottom are removed.
+3. Pages (PDF): running headers and footers are found by repetition, wherever they sit on the page (another
+   producer puts them in another place in the text): a short line that recurs, digits masked, on at least half
+   of the pages and at least three is removed everywhere, whatever its wording, so that a header changed to
+   "... - OFFICIAL" is no change to the plan (``_running_lines``). Page numbers are removed at a page's top or
+   bottom ("3", "- 3 -", "Page 3 of 40", "3 | Page"), and anywhere on the page when the number follows the page
+   order on enough pages, or says "Page N" (``_page_number_lines``).
 3b. Council committee packs (ModernGov, CMIS): a pack's cover letter and agenda frontsheet pages at its start,
    "Page N" / "Agenda Item N" stamp lines and "This page is intentionally left blank" lines are removed
    (``strip_pack_boilerplate``), so a paper republished in an agenda pack reads as the paper did.
@@ -53,7 +55,7 @@ __all__ = [
 ]
 
 BULLET = "\u2022"
-VERSION = "2"  # bump when a rule changes what text comes out: stored texts then differ from fresh ones
+VERSION = "3"  # bump when a rule changes what text comes out: stored texts then differ from fresh ones
 
 # --- 1. characters -------------------------------------------------------------------------------------
 
@@ -132,7 +134,6 @@ def _clean_lines(text: str, keep_tabs: bool = False) -> list[str]:
 
 # --- 3. running headers, footers, page numbers ---------------------------------------------------------
 
-_EDGE_LINES = 3  # how many lines at the top and bottom of a page can be a running header or footer
 _DIGITS = re.compile(r"\d+")
 
 # Page-number lines, matched against a whole (lower-cased) line at a page's top or bottom.
@@ -156,39 +157,90 @@ def _mask(line: str) -> str:
     return _DIGITS.sub("#", line.lower())
 
 
-def _strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    """Remove recurring top/bottom lines (on >= half the pages, min 3) and page numbers at the edges."""
+RUNNING_LINE_CHARS = 150  # a longer line is body text, even when it recurs
+
+
+def _running_lines(pages: list[list[str]]) -> list[set[int]]:
+    """Per page, the indexes of running lines: a short line that recurs (digits masked) on at least half the pages
+    with text, and at least three, at one position counted from the page's top or from its bottom. The position
+    may be anywhere (another producer writes the footer first); a body line that happens to recur ("by the
+    board.") lands in a different place on each page and stays."""
     nonblank = [[i for i, line in enumerate(lines) if line] for lines in pages]
     with_text = sum(1 for idx in nonblank if idx)
-    drop: list[set[int]] = [set() for _ in pages]
     running: list[set[int]] = [set() for _ in pages]
-    if with_text >= 3:
-        threshold = max(3, math.ceil(with_text / 2))
-        top: Counter[str] = Counter()
-        bottom: Counter[str] = Counter()
-        for lines, idx in zip(pages, nonblank):
-            top.update({_mask(lines[i]) for i in idx[:_EDGE_LINES]})
-            bottom.update({_mask(lines[i]) for i in idx[-_EDGE_LINES:]})
-        seen: set[str] = set()  # running lines already kept once
-        for p, (lines, idx) in enumerate(zip(pages, nonblank)):
-            edges = [(i, top) for i in idx[:_EDGE_LINES]] + [(i, bottom) for i in idx[-_EDGE_LINES:]]
-            for i, counts in edges:
-                key = _mask(lines[i])
-                if counts[key] >= threshold:
-                    running[p].add(i)
-                    if key in seen or _is_page_number(lines[i]):
-                        drop[p].add(i)
-                    else:
-                        seen.add(key)  # keep the first occurrence: "Appendix G" says which appendix this is
-    out = []
+    if with_text < 3:
+        return running
+    threshold = max(3, math.ceil(with_text / 2))
+    places: dict[str, Counter[tuple[str, int]]] = {}
+    on_pages: Counter[str] = Counter()  # pages a line is on
+    times: Counter[str] = Counter()  # times it occurs: a running line is on a page once or twice, not four times
+    for lines, idx in zip(pages, nonblank):
+        keys = {i: _mask(lines[i]) for i in idx if len(lines[i]) <= RUNNING_LINE_CHARS}
+        on_pages.update(set(keys.values()))
+        times.update(keys.values())
+        for rank, i in enumerate(idx):
+            if i in keys:
+                seen = places.setdefault(keys[i], Counter())
+                seen[("top", rank)] += 1
+                seen[("bottom", len(idx) - 1 - rank)] += 1
+    for key in [k for k in places if times[k] > 2 * on_pages[k]]:
+        del places[key]
     for p, (lines, idx) in enumerate(zip(pages, nonblank)):
-        body = [i for i in idx if i not in running[p]]
+        for rank, i in enumerate(idx):
+            seen = places.get(_mask(lines[i])) if len(lines[i]) <= RUNNING_LINE_CHARS else None
+            if seen and max(seen[("top", rank)], seen[("bottom", len(idx) - 1 - rank)]) >= threshold:
+                running[p].add(i)
+    return running
+
+
+_NUMBER = re.compile(r"\d{1,4}")
+_EXPLICIT_PAGE = re.compile(r"page\s?\d{1,4}(\s?(of|/)\s?\d{1,4})?|\d{1,4}\s?\|\s?page|page\s?\|\s?\d{1,4}")
+
+
+def _page_number_lines(pages: list[list[str]]) -> list[set[int]]:
+    """Per page, the indexes of page-number lines away from the edges: "Page 7 of 40" anywhere, and a bare
+    number that equals the page's position plus one offset shared by at least half the pages (and two)."""
+    found: list[set[int]] = [set() for _ in pages]
+    offsets: Counter[int] = Counter()
+    candidates: list[list[tuple[int, int]]] = []
+    for p, lines in enumerate(pages):
+        mine = []
+        for i, line in enumerate(lines):
+            if not line or len(line) > 24 or not _is_page_number(line):
+                continue
+            low = line.lower()
+            if _EXPLICIT_PAGE.fullmatch(low):
+                found[p].add(i)
+                continue
+            number = _NUMBER.search(low)
+            if number:
+                mine.append((i, int(number.group()) - p))
+        candidates.append(mine)
+        offsets.update({offset for _, offset in mine})
+    with_text = sum(1 for lines in pages if any(lines))
+    if offsets:
+        offset, support = offsets.most_common(1)[0]
+        if support >= max(2, math.ceil(with_text / 2)):
+            for p, mine in enumerate(candidates):
+                found[p].update(i for i, o in mine if o == offset)
+    return found
+
+
+def _strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Remove running headers and footers (``_running_lines``) and page numbers (``_page_number_lines``, and at
+    the edges of each page)."""
+    running = _running_lines(pages)
+    numbers = _page_number_lines(pages)
+    out = []
+    for p, lines in enumerate(pages):
+        drop = running[p] | numbers[p]
+        body = [i for i, line in enumerate(lines) if line and i not in drop]
         for edge in (body[:2], body[-2:][::-1]):  # page numbers: up to two lines inwards from each edge
             for i in edge:
                 if not _is_page_number(lines[i]):
                     break
-                drop[p].add(i)
-        out.append([line for i, line in enumerate(lines) if i not in drop[p]])
+                drop.add(i)
+        out.append([line for i, line in enumerate(lines) if i not in drop])
     return out
 
 

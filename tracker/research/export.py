@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import json
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -95,10 +97,32 @@ def _rows(archive: Archive, dataset: str, for_json: bool, batch: int) -> Iterato
         yield row
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), @SUM, +cmd|...): such a
+# text cell is written with a leading apostrophe, which spreadsheets show as text (OWASP's CSV injection advice).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
+
+
+def open_new(path: Path, binary: bool = False) -> Any:
+    """A new file at `path` for writing; never through a symbolic link (a link planted there is refused)."""
+    if path.is_symlink():
+        raise ExportError(f"refused: {path} is a symbolic link; remove it (exports never write through links)")
+    if path.exists():
+        path.unlink()  # a .part left by an interrupted export
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EEXIST):
+            raise ExportError(f"refused: {path} appeared while exporting (a link or another writer)") from None
+        raise
+    return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 def write_csv(rows: Iterable[dict[str, Any]], fh: TextIO) -> int:
@@ -142,8 +166,10 @@ def export(archive: Archive, directory: str | Path, fmt: str, datasets: Iterable
             raise ExportError(f"unknown dataset {dataset!r}: choose from {', '.join(DATASETS)}")
         path = target / f"{dataset}.{fmt}"
         tmp = path.with_name(path.name + ".part")
+        if path.is_symlink():
+            raise ExportError(f"refused: {path} is a symbolic link; remove it (exports never write through links)")
         try:
-            with tmp.open("w", encoding="utf-8", newline="") as fh:
+            with open_new(tmp) as fh:
                 rows = _rows(archive, dataset, fmt == "json", batch)
                 counts[dataset] = write_csv(rows, fh) if fmt == "csv" else write_json_array(rows, fh)
             tmp.replace(path)  # a reader never sees half a file under the real name

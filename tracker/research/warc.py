@@ -158,11 +158,20 @@ def write_warc(archive: Archive, out: BinaryIO, *, filename: str = "stp-tracker.
 
 def export_warc(archive: Archive, path: str | Path) -> WarcStats:
     """Write the archive to a WARC file at `path` (gzipped per record when the name ends in .gz)."""
+    from tracker.research.export import ExportError, open_new
+
     target = Path(path)
     tmp = target.with_name(target.name + ".part")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as fh:
+        if target.is_symlink():
+            raise WarcExportError(f"refused: {target} is a symbolic link; remove it (exports never write through "
+                                  "links)")
+        try:
+            fh = open_new(tmp, binary=True)
+        except ExportError as exc:
+            raise WarcExportError(str(exc)) from None
+        with fh:
             stats = write_warc(archive, fh, filename=target.name, gzip=target.name.endswith(".gz"))
         tmp.replace(target)
     except OSError as exc:

@@ -56,12 +56,7 @@ class ApiMixin:
         if not params["q"]:
             raise HTTPException(400, "give a query: /api/search?q=words")
         limit = _int(request.query_params.get("limit"), PAGE_SIZE, 1, 200)
-        with self.archive() as archive:
-            rows = archive.search_filtered(params["q"], limit=limit, offset=params["offset"],
-                                           document_kind=params["kind"], footprint=params["footprint"],
-                                           generation=params["generation"], seen_from=params["from"],
-                                           seen_to=params["to"])
-        return JSONResponse(rows)
+        return JSONResponse(self.bounded_search(params, limit=limit))
 
     def api_diff(self, request: Request) -> Response:
         a, b = request.path_params["a"], request.path_params["b"]

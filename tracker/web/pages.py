@@ -181,10 +181,12 @@ class PagesMixin:
                 raise HTTPException(404, f"no version {vid} in the archive")
             versions.append(version)
 
+        # Read here (the connection is this thread's); the diff itself runs in the diff pool.
+        texts = (archive.version_text(a) or "", archive.version_text(b) or "")
+        structures = (archive.version_structure(a), archive.version_structure(b))
+
         def compute() -> Any:
-            return diff_texts(archive.version_text(a) or "", archive.version_text(b) or "",
-                              before_structure=archive.version_structure(a),
-                              after_structure=archive.version_structure(b))
+            return diff_texts(*texts, before_structure=structures[0], after_structure=structures[1])
 
         return versions[0], versions[1], self.diffs.get((a, b), compute)
 
@@ -209,11 +211,7 @@ class PagesMixin:
         params = _search_params(request)
         rows: list[dict] = []
         if params["q"]:
-            with self.archive() as archive:
-                rows = archive.search_filtered(params["q"], limit=PAGE_SIZE + 1, offset=params["offset"],
-                                               document_kind=params["kind"], footprint=params["footprint"],
-                                               generation=params["generation"], seen_from=params["from"],
-                                               seen_to=params["to"], marks=(SNIPPET_OPEN, SNIPPET_CLOSE))
+            rows = self.bounded_search(params, limit=PAGE_SIZE + 1, marks=(SNIPPET_OPEN, SNIPPET_CLOSE))
         more = len(rows) > PAGE_SIZE
         query = {k: v for k, v in params.items() if v and k not in ("offset", "page")}
         next_url = "/search?" + urlencode({**query, "page": params["page"] + 1}) if more else None

@@ -10,6 +10,8 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,29 +50,60 @@ def _download_name(version_id: int, url: str | None, content_type: str) -> str:
         name = (name or "document") + extension
     return f"v{version_id}-{name}"
 
-class _DiffCache:
-    """The last few diffs computed: versions never change, so a diff of two ids never goes stale."""
+class Busy(HTTPException):
+    """503 with Retry-After: the bounded pool for this kind of work is full."""
 
-    def __init__(self, size: int = 8, concurrent: int = 2, wait: float = 30.0):
+    def __init__(self, what: str, retry_after: int = 30):
+        super().__init__(503, f"the server is busy {what}: try again in a minute",
+                         headers={"Retry-After": str(retry_after)})
+
+
+class BoundedPool:
+    """A few threads of its own for one costly kind of work (diffs, searches), and a short queue: a request that
+    finds both full is answered 503 at once instead of holding one of the server's shared threads while it waits.
+    So a burst of diffs or searches costs at most `workers` CPUs and never starves the other pages."""
+
+    def __init__(self, name: str, what: str, workers: int = 2, queued: int = 2, wait: float = 30.0):
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"stp-web-{name}")
+        self.capacity = workers + queued
+        self.what = what
+        self.wait = wait
+        self.inflight = 0
+        self.lock = threading.Lock()
+
+    def run(self, function: Callable[[], Any]) -> Any:
+        with self.lock:
+            if self.inflight >= self.capacity:
+                raise Busy(self.what)
+            self.inflight += 1
+        future = self.executor.submit(function)
+        future.add_done_callback(self._done)
+        try:
+            return future.result(timeout=self.wait)
+        except FutureTimeout:
+            raise Busy(self.what) from None
+
+    def _done(self, _future: Any) -> None:
+        with self.lock:
+            self.inflight -= 1
+
+
+class _DiffCache:
+    """The last few diffs computed: versions never change, so a diff of two ids never goes stale. Diffs are
+    computed in a small pool of their own (a diff of two long plans costs seconds of CPU)."""
+
+    def __init__(self, size: int = 8, concurrent: int = 2, wait: float = 30.0, queued: int = 2):
         self.size = size
         self.items: OrderedDict[tuple[int, int], Any] = OrderedDict()
         self.lock = threading.Lock()
-        # A diff of two long plans costs seconds of CPU: at most `concurrent` at once, so that a burst of
-        # diff requests cannot starve every other page.
-        self.slots = threading.BoundedSemaphore(concurrent)
-        self.wait = wait
+        self.pool = BoundedPool("diff", "comparing other versions", workers=concurrent, queued=queued, wait=wait)
 
     def get(self, key: tuple[int, int], compute: Callable[[], Any]) -> Any:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        if not self.slots.acquire(timeout=self.wait):
-            raise HTTPException(503, "the server is busy comparing other versions: try again in a minute")
-        try:
-            value = compute()
-        finally:
-            self.slots.release()
+        value = self.pool.run(compute)
         with self.lock:
             self.items[key] = value
             while len(self.items) > self.size:
@@ -98,14 +131,52 @@ class RateLimiter:
             hits.append(now)
             return True
 
+def client_address(request: Request, trusted_proxies: frozenset[str] = frozenset()) -> str:
+    """Who is asking: the peer, or, when the peer is a trusted reverse proxy, the nearest address in its
+    X-Forwarded-For that is not one of the trusted proxies (a client can write anything to the left of that)."""
+    peer = request.client.host if request.client else "unknown"
+    if peer not in trusted_proxies:
+        return peer
+    forwarded = [part.strip() for header in request.headers.getlist("x-forwarded-for") for part in header.split(",")]
+    for hop in reversed([h for h in forwarded if h]):
+        if hop not in trusted_proxies:
+            return hop[:64]
+    return peer
+
+
+_STAMP = re.compile(r"[0-9]{1,12}-[0-9a-f]{16}")
+
+
 class Csrf:
-    """Signed form tokens bound to a SameSite=Strict cookie: a form posted from another site is refused."""
+    """Signed form tokens bound to a SameSite=Strict cookie: a form posted from another site is refused, and a
+    token is good for one post (a second post with it is refused, so one form cannot be replayed in a loop)."""
 
     COOKIE = "stp_csrf"
     MAX_AGE = 2 * 3600
+    MAX_REMEMBERED = 100_000
 
     def __init__(self, secret: bytes | None = None):
         self.secret = secret or secrets.token_bytes(32)
+        self.used: OrderedDict[str, float] = OrderedDict()  # signature -> when it stops being valid anyway
+        self.used_lock = threading.Lock()
+
+    def consume(self, token: str) -> bool:
+        """Mark a (valid) token used; False if it was used before."""
+        now = time.time()
+        signature = token.split(".", 1)[-1]
+        issued = token.split("-", 1)[0]
+        with self.used_lock:
+            while self.used and (next(iter(self.used.values())) < now or len(self.used) > self.MAX_REMEMBERED):
+                self.used.popitem(last=False)
+            if signature in self.used:
+                return False
+            self.used[signature] = (int(issued) if issued.isdigit() else now) + self.MAX_AGE
+            return True
+
+    def release(self, token: str) -> None:
+        """Give a token back (the post it came with was refused as invalid input and did nothing)."""
+        with self.used_lock:
+            self.used.pop(token.split(".", 1)[-1], None)
 
     def _sign(self, nonce: str, stamp: str) -> str:
         return hmac.new(self.secret, f"{nonce}.{stamp}".encode(), hashlib.sha256).hexdigest()
@@ -115,7 +186,7 @@ class Csrf:
         nonce = request.cookies.get(self.COOKIE) or ""
         if not re.fullmatch(r"[A-Za-z0-9_-]{20,64}", nonce):
             nonce = secrets.token_urlsafe(24)
-        stamp = str(int(time.time()))
+        stamp = f"{int(time.time())}-{secrets.token_hex(8)}"  # when, and which form: each token is its own
         return nonce, f"{stamp}.{self._sign(nonce, stamp)}"
 
     def check(self, request: Request, token: str | None) -> str | None:
@@ -127,9 +198,9 @@ class Csrf:
         if not nonce or not token or "." not in token:
             return "the form's security token is missing: reload the page and try again (cookies must be on)"
         stamp, signature = token.split(".", 1)
-        if not stamp.isdigit() or not hmac.compare_digest(signature, self._sign(nonce, stamp)):
+        if not _STAMP.fullmatch(stamp) or not hmac.compare_digest(signature, self._sign(nonce, stamp)):
             return "the form's security token is not valid: reload the page and try again"
-        if time.time() - int(stamp) > self.MAX_AGE:
+        if time.time() - int(stamp.split("-", 1)[0]) > self.MAX_AGE:
             return "the form has expired: reload the page and try again"
         return None
 

@@ -11,7 +11,10 @@ from starlette.responses import HTMLResponse, Response
 
 from storage import ALERT_KINDS
 from tracker.web.params import _generations
-from tracker.web.security import _EMAIL, Csrf
+from tracker.web.security import _EMAIL, Csrf, client_address
+
+
+ALREADY_SENT = "this form was already sent once: reload the page to send it again"
 
 log = logging.getLogger("stp_tracker.web")
 
@@ -26,14 +29,16 @@ class SubscribeMixin:
                             secure=request.url.scheme == "https", path="/")
         return response
 
-    def _refuse(self, request: Request, form: Any) -> Response | None:
+    def _refuse(self, request: Request, form: Any, csrf: bool = True) -> Response | None:
         if not self.subscriptions:
             raise HTTPException(404, "subscriptions are switched off: start the server with --subscriptions")
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request, self.trusted_proxies)
         if not self.limiter.allow(client):
             return self.render("message.html", status=429, headers={"Retry-After": str(int(self.limiter.window))},
                                title="Too many requests", message="Too many requests from your address: "
                                "wait ten minutes and try again.")
+        if not csrf:
+            return None
         why = self.csrf.check(request, form.get("csrf"))
         if why:
             return self.render("message.html", status=403, title="Refused", message=why)
@@ -52,10 +57,20 @@ class SubscribeMixin:
         if not _EMAIL.match(address) or len(address) > 254:
             return self._form(request, "subscribe.html", status=400, error="Enter an email address like "
                               "name@example.org.", generations=_generations(), kinds=ALERT_KINDS)
+        # However many clients ask, one address gets at most a few confirmation emails a day.
+        if not self.address_limiter.allow(address.casefold()):
+            return self.render("message.html", status=429,
+                               headers={"Retry-After": str(int(self.address_limiter.window))},
+                               title="Too many requests", message="This address has been sent enough confirmation "
+                               "messages for today: use the link in one of them, or try again tomorrow.")
         from starlette.concurrency import run_in_threadpool
 
+        token = str(form.get("csrf"))
+        if not self.csrf.consume(token):  # checked above; each token subscribes once
+            return self.render("message.html", status=403, title="Refused", message=ALREADY_SENT)
         result = await run_in_threadpool(self._do_subscribe, address, form)
         if isinstance(result, str):
+            self.csrf.release(token)  # refused input did nothing: the same form may be corrected and sent
             return self._form(request, "subscribe.html", status=400, error=result, generations=_generations(),
                               kinds=ALERT_KINDS)
         return self.render("message.html", title="Check your email", message=(
@@ -108,11 +123,16 @@ class SubscribeMixin:
         if request.method == "GET":
             return self._form(request, "token_action.html", action=action, token=token)
         form = await request.form(max_files=0, max_fields=5)
-        refused = self._refuse(request, form)
+        # RFC 8058 one-click unsubscribe: the mail provider POSTs "List-Unsubscribe=One-Click" to the link from the
+        # List-Unsubscribe header, with no cookie and no form token; the secret token in the URL is the proof.
+        one_click = action == "unsubscribe" and str(form.get("List-Unsubscribe") or "") == "One-Click"
+        refused = self._refuse(request, form, csrf=not one_click)
         if refused is not None:
             return refused
         from starlette.concurrency import run_in_threadpool
 
+        if not one_click and not self.csrf.consume(str(form.get("csrf"))):
+            return self.render("message.html", status=403, title="Refused", message=ALREADY_SENT)
         message = await run_in_threadpool(self._do_token_action, action, token)
         return self.render("message.html", title="Subscription", message=message)
 

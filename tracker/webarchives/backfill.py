@@ -85,6 +85,8 @@ def _rate(per_minute: float) -> str:
 
 
 def duration(seconds: float) -> str:
+    if 0 < seconds < 1:
+        return "under 1 s"
     seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds} s"
@@ -101,6 +103,14 @@ def history_domains(source: Any) -> list[str]:
     if isinstance(value, str):
         value = [value]
     return [str(d).strip().lower().rstrip("/") for d in value if str(d).strip()]
+
+
+def site_wide(source: Any) -> bool:
+    """Whether a source's own domains are listed whole. Not for a page watched on its own (kind "page"), nor
+    for a national or regional source serving many footprints (footprint None, options.footprints: NHS England):
+    what such a source holds for one footprint is what its pages link to, not every file on its site."""
+    footprints = (getattr(source, "options", None) or {}).get("footprints") or []
+    return source.kind != "page" and not (source.footprint is None and len(footprints) > 1)
 
 
 def _domains(source: Any) -> list[str]:
@@ -126,10 +136,18 @@ def queries_for(source: Any, known_documents: list[str], archives: list[str]) ->
     """What to ask the archives about one source: its documents site-wide (old domains too), its pages, its
     known documents."""
     queries: list[Query] = []
-    domains = _domains(source)
+    # A "page" source watches one page (NHS England's list of STPs, say): its documents are the ones it links to
+    # (read from its captures), not everything on its host. A site scoped to some paths (options.path_prefixes,
+    # as the registry scopes NHS England's very large site) is listed under those paths only. Its old domains
+    # are listed whole.
+    prefixes = [str(p) for p in (getattr(source, "options", None) or {}).get("path_prefixes") or []
+                if str(p).startswith("/")] or ["/"]
+    own = list(dict.fromkeys([*source.allowed_domains, *source.document_hosts])) if site_wide(source) else []
+    listed = [f"{d}{prefix}" for d in own for prefix in prefixes]
+    listed += [f"{d}/" for d in history_domains(source) if d not in own]
     if "wayback" in archives:
-        for domain in domains:
-            queries.append(Query("wayback", f"{domain}/", "prefix", DOCUMENT_TYPES))
+        for where in dict.fromkeys(listed):
+            queries.append(Query("wayback", where, "prefix", DOCUMENT_TYPES))
     for url in _pages(source):
         for archive in archives:
             queries.append(Query(archive, url, "exact", ALL_TYPES))
@@ -495,8 +513,9 @@ def backfill(archive: Archive, sources: list[Any], config: BackfillConfig, *, ye
         linked = list_linked_documents(archive, client, sources, config, years, summary, cache, on_progress)
     if on_progress:
         left = estimate(archive, sources, config, years)
-        on_progress(f"plan: {left.captures} captures to import: about "
-                    f"{duration(left.captures * config.interval('memento'))}")
+        on_progress(f"plan: {left.captures} captures to import: "
+                    f"{duration(left.captures * config.interval('memento'))} at "
+                    f"{_rate(config.memento_per_minute)} capture requests a minute")
     imported = import_captures(archive, client, [s.name for s in sources], limit=limit, pool=pool, cache=cache,
                                on_progress=on_progress)
     imported.listed = listed + linked
@@ -508,4 +527,4 @@ def backfill(archive: Archive, sources: list[Any], config: BackfillConfig, *, ye
 
 
 __all__ = ["BackfillSummary", "Estimate", "Query", "backfill", "document_links", "duration", "estimate",
-           "history_domains", "import_captures", "in_scope", "list_captures", "queries_for"]
+           "history_domains", "import_captures", "in_scope", "list_captures", "queries_for", "site_wide"]
