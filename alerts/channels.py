@@ -51,11 +51,29 @@ def _scrub(text: str, address: str, shown: str) -> str:
     return text
 
 
-class Channel:
-    """A way to send a message to one kind of address. Subclasses set `name` and implement the methods below."""
+# kind -> class, in definition order: the first that accepts an address handles it (webhook before apprise for
+# http(s) URLs).
+CHANNELS: dict[str, type[Channel]] = {}
 
-    name: ClassVar[str] = ""
+
+class Channel:
+    """A way to send a message to one kind of address: a subclass with a `kind` registers itself in CHANNELS.
+
+    Adding a channel is adding a subclass with `kind` (its name), a one-line docstring (its help, listed by
+    `stp-tracker sources kinds`) and the methods below. CHANNELS are tried in definition order."""
+
+    kind: ClassVar[str] = ""
     needs_confirmation: ClassVar[bool] = False  # double opt-in before anything but the confirmation is sent
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            CHANNELS[cls.kind] = cls
+
+    @classmethod
+    def help(cls) -> str:
+        """The one-line docstring: what users read about this channel."""
+        return (cls.__doc__ or "").strip().splitlines()[0]
 
     def __init__(self, settings: AlertSettings):
         self.settings = settings
@@ -83,7 +101,7 @@ class Channel:
 class EmailChannel(Channel):
     """Email through the configured SMTP server (multipart text + HTML, one-click unsubscribe headers)."""
 
-    name = "email"
+    kind = "email"
     needs_confirmation = True
 
     @classmethod
@@ -152,9 +170,11 @@ class EmailChannel(Channel):
 
 
 class WebhookChannel(Channel):
-    """An HTTPS POST of the event JSON, signed with HMAC-SHA256 (X-STP-Signature); http:// only where private targets are allowed."""
+    """An HTTPS POST of the event JSON, signed with HMAC-SHA256 (X-STP-Signature)."""
 
-    name = "webhook"
+    # http:// only where private targets are allowed (AlertSettings.allow_private_targets).
+
+    kind = "webhook"
 
     @classmethod
     def accepts(cls, address: str) -> bool:
@@ -242,7 +262,7 @@ _UNGUARDED = {
 class AppriseChannel(Channel):
     """Any apprise URL (slack://, matrix://, tgram://, discord://, ntfy://, msteams://, json://, ...)."""
 
-    name = "apprise"
+    kind = "apprise"
 
     @staticmethod
     def _plugin(address: str):  # type: ignore[no-untyped-def]
@@ -339,15 +359,11 @@ class AppriseChannel(Channel):
         return address.split("://", 1)[0] + "://…"
 
 
-# Tried in order: the first that accepts an address handles it (webhook before apprise for http(s) URLs).
-CHANNELS: list[type[Channel]] = [EmailChannel, WebhookChannel, AppriseChannel]
-
-
-def channel_class(name: str) -> type[Channel]:
-    for cls in CHANNELS:
-        if cls.name == name:
-            return cls
-    raise KeyError(f"no alert channel called {name!r}; known: {[c.name for c in CHANNELS]}")
+def channel_class(kind: str) -> type[Channel]:
+    try:
+        return CHANNELS[kind]
+    except KeyError:
+        raise KeyError(f"no alert channel called {kind!r}; known: {list(CHANNELS)}") from None
 
 
 def channel_for(address: str, settings: AlertSettings | None = None) -> Channel:
@@ -355,7 +371,7 @@ def channel_for(address: str, settings: AlertSettings | None = None) -> Channel:
     settings = settings or AlertSettings()
     if not address or not address.strip():
         raise AddressError("empty address: give an email address, a webhook URL (https://...) or an apprise URL")
-    for cls in CHANNELS:
+    for cls in CHANNELS.values():
         if cls.accepts(address):
             return cls(settings)
     raise AddressError(

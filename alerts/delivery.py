@@ -281,11 +281,11 @@ def send_test_alert(settings: AlertSettings, address: str, archive: Archive | No
         sub = next((Subscription.from_row(r) for r in Outbox(archive).subscriptions(address=address)
                     if r["status"] != "unsubscribed"), None)
     message = render_event(SAMPLE_EVENT, settings.base_url, ref=f"stp-tracker.test.{int(now_utc().timestamp())}",
-                           unsubscribe_url=unsubscribe_url(settings, sub) if sub and channel.name == "email" else None,
+                           unsubscribe_url=unsubscribe_url(settings, sub) if sub and channel.kind == "email" else None,
                            filters=describe_filters(sub) if sub else "")
     message.kind = "test"
     try:
         channel.send(address, message, secret=sub.secret if sub else None)
     except SendError as exc:
-        return TestAlertResult(False, channel.name, channel.redact(address), str(exc))
-    return TestAlertResult(True, channel.name, channel.redact(address))
+        return TestAlertResult(False, channel.kind, channel.redact(address), str(exc))
+    return TestAlertResult(True, channel.kind, channel.redact(address))

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from netpolicy import forbidden_reason
-from netpolicy import is_forbidden as _is_forbidden
-from netpolicy import resolve as _resolve
+from storage import forbidden_reason
+from storage import is_forbidden as _is_forbidden
+from storage import resolve_addresses as _resolve
 
 ALLOW_HINT = "set allow_private_targets = true in [alerts] of config.toml or STP_TRACKER_ALLOW_PRIVATE_TARGETS=1"
 

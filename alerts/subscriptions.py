@@ -168,16 +168,16 @@ def subscribe(archive: Archive, settings: AlertSettings, address: str, *, footpr
         subscription_id, created = existing["id"], False
     else:
         subscription_id = outbox.add_subscription(
-            address=address, channel=channel.name, mode=mode,
+            address=address, channel=channel.kind, mode=mode,
             status="pending" if channel.needs_confirmation else "active",
-            secret=secrets.token_urlsafe(32) if channel.name == "webhook" else None,
+            secret=secrets.token_urlsafe(32) if channel.kind == "webhook" else None,
             unsubscribe_token=new_token(), created_at=_iso(moment),
             confirmed_at=None if channel.needs_confirmation else _iso(moment), **wanted, **confirm_fields,
         )
         created = True
     subscription = Subscription.from_row(outbox.subscription(subscription_id))
     result = SubscribeResult(subscription, created=created, secret=subscription.secret)
-    log.info("subscription %s for %s (%s, %s)", subscription.id, channel.redact(address), channel.name, mode)
+    log.info("subscription %s for %s (%s, %s)", subscription.id, channel.redact(address), channel.kind, mode)
     if confirm_token:
         message = render_confirmation(
             address, confirm_token, settings.base_url, unsubscribe_url=unsubscribe_url(settings, subscription),

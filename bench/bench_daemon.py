@@ -78,7 +78,6 @@ def idle(seconds: float) -> None:
     try:
         sources = load_daemon_sources(home)
     except Exception as exc:  # noqa: BLE001 - report why, then measure the part of the registry that loads
-        import crawler.spiders  # noqa: F401
         from crawler.registry import default_sources
         from crawler.sources import KINDS, sources_from_dicts
 

@@ -2,7 +2,7 @@
 
 An in-scope `/plans/redir.pdf` answering `302 Location: http://localhost:8080/latest/meta-data/` would otherwise be
 fetched, archived and shown. Every redirected request (HTTP 3xx and meta refresh) is checked before robots.txt or the
-download: its host's addresses must all be public (the rules of `netpolicy`, the ones alerts apply to their
+download: its host's addresses must all be public (the rules of `storage.addresses`, the ones alerts apply to their
 targets), unless the operator named that host and port for the source (a start URL's host, or a host in
 `allowed_domains` or `document_hosts`, on a port a start URL uses), which is how local and intranet sources keep
 working. A refused redirect is a recorded fetch error, like any other failure.
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 
-from netpolicy import forbidden_reason
+from storage import forbidden_reason
 
 REFUSED = "refused redirect"
 

@@ -6,7 +6,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 
@@ -14,41 +14,71 @@ class SourceError(ValueError):
     """A source definition is wrong: names the file, the source and the field, and says how to fix it."""
 
 
-@dataclass(frozen=True)
 class SourceKind:
-    """One kind of source: its name, its default link depth, and the `options` keys it needs or accepts."""
+    """Base of the source kinds: a subclass with a `kind` registers itself in KINDS; its docstring is its help.
 
-    name: str
-    default_max_depth: int
-    help: str
-    required_options: tuple[str, ...] = ()
-    allowed_options: tuple[str, ...] | None = None  # None: any option key is accepted
+    Adding a kind is adding a subclass here (the name `kind = ...` in sources.toml, its default link depth, the
+    `options` keys it needs or accepts; no Scrapy, so checking a sources file stays cheap) and a spider class
+    with the same `kind` in crawler/spiders/ (tests check each kind has one)."""
+
+    kind: ClassVar[str] = ""
+    default_max_depth: ClassVar[int] = 0
+    required_options: ClassVar[tuple[str, ...]] = ()
+    allowed_options: ClassVar[tuple[str, ...] | None] = None  # None: any option key is accepted
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            KINDS[cls.kind] = cls
+
+    @classmethod
+    def help(cls) -> str:
+        """The one-line docstring: what users read about this kind."""
+        return (cls.__doc__ or "").strip().splitlines()[0]
 
 
-# The kinds a source may have. Adding a kind is adding an entry here (register_kind) and a spider class with
-# the same `kind` in crawler/spiders/.
-KINDS: dict[str, SourceKind] = {}
+# The kinds a source may have, by name, in definition order.
+KINDS: dict[str, type[SourceKind]] = {}
 
 
-def register_kind(kind: SourceKind) -> SourceKind:
-    KINDS[kind.name] = kind
-    return kind
+class SiteKind(SourceKind):
+    """a web site: follows links within its domains, fetches the documents linked"""
+
+    kind = "site"
+    default_max_depth = 3
 
 
-register_kind(SourceKind("site", 3, "a web site: follows links within its domains, fetches the documents linked"))
-register_kind(SourceKind("page", 0, "one page (or one document) watched on its own: no links followed"))
+class PageKind(SourceKind):
+    """one page (or one document) watched on its own: no links followed"""
+
+    kind = "page"
+
 
 # Council committee systems (crawler/spiders/moderngov.py, cmis.py). Their options: what the built-in registry
 # records about the council(s), and what steers the crawl (checked by crawler.spiders.moderngov.committee_options).
 REGISTRY_OPTIONS = ("footprints", "councils", "council_names", "platform", "base_url", "abolished", "title", "note")
 COMMITTEE_OPTIONS = ("max_pages", "lookback_months", "lookahead_days", "committees", "all_committees", "keywords", "rss",
                      "max_meetings")
-register_kind(SourceKind(
-    "moderngov", 2, "a council's ModernGov committee site: focus committees' meetings in a look-back window, "
-    "documents of agenda items about NHS plans", allowed_options=REGISTRY_OPTIONS + COMMITTEE_OPTIONS))
-register_kind(SourceKind(
-    "cmis", 2, "a council's CMIS committee site: focus committees' meetings in a look-back window, documents of "
-    "agenda items about NHS plans", allowed_options=REGISTRY_OPTIONS + COMMITTEE_OPTIONS))
+
+
+class _CommitteeKind(SourceKind):
+    """A council committee system (no kind of its own: the shape ModernGov and CMIS share)."""
+
+    default_max_depth = 2
+    allowed_options = REGISTRY_OPTIONS + COMMITTEE_OPTIONS
+
+
+class ModernGovKind(_CommitteeKind):
+    """a council's ModernGov committee site: focus committees' recent meetings, documents of NHS plan items"""
+
+    kind = "moderngov"
+
+
+class CmisKind(_CommitteeKind):
+    """a council's CMIS committee site: focus committees' recent meetings, documents of NHS plan items"""
+
+    kind = "cmis"
+
 
 FIELDS = (
     "name", "footprint", "kind", "official", "start_urls", "allowed_domains", "max_depth", "schedule",

@@ -1,5 +1,11 @@
-"""The archive: SQLite (through sqlite-utils) plus a content-addressed blob store. The only code that touches either."""
+"""The archive: SQLite (through sqlite-utils) plus a content-addressed blob store. The only code that touches either.
 
+The bottom layer also holds the few value rules every other package applies alike: which network addresses are
+not plainly public (`addresses`: the crawler's redirects and alerts' targets), and control characters out of
+fetched text (`cleantext`)."""
+
+from .addresses import forbidden_reason, is_forbidden
+from .addresses import resolve as resolve_addresses
 from .archive import Archive, ArchiveError, disk_hint, is_disk_error
 from .blobs import BlobError, BlobStore, sha256_of
 from .cleantext import clean_line, clean_value, strip_controls
@@ -40,7 +46,10 @@ __all__ = [
     "clean_value",
     "disk_hint",
     "event_json",
+    "forbidden_reason",
+    "is_forbidden",
     "is_disk_error",
+    "resolve_addresses",
     "search_query_problem",
     "sha256_of",
     "strip_controls",

@@ -295,21 +295,25 @@ def test_plain_text_served_as_html_is_text():
 
 
 def test_registry_has_one_shape_and_adding_a_class_registers_it():
-    for cls in EXTRACTORS:
-        assert cls.name and cls.version and cls.kinds and (cls.__doc__ or "").strip()
-    assert extractor_for(Source(data=b"%PDF-", kind="pdf")).name == "pdf"
+    for kind, cls in EXTRACTORS.items():
+        assert cls.kind == kind and cls.version and cls.reads
+        assert cls.help() and (cls.__doc__ or "").strip() == cls.help()  # one line: the user's help
+    assert extractor_for(Source(data=b"%PDF-", kind="pdf")).kind == "pdf"
+    assert list(EXTRACTORS)[-1] == "unsupported"
 
     class RtfExtractor(Extractor):
         """Rich text (test only)."""
 
-        kinds = ("rtf",)
-        name = "rtf"
+        kind = "rtf"
+        reads = ("rtf",)
         version = "0"
 
     try:
+        assert EXTRACTORS["rtf"] is RtfExtractor
         assert isinstance(extractor_for(Source(data=b"{\\rtf1", kind="rtf")), RtfExtractor)
+        assert extractor_for(Source(data=b"{\\rtf1", kind="rtf")).result("ok", "x").extractor == "rtf"
     finally:
-        EXTRACTORS.remove(RtfExtractor)
+        del EXTRACTORS["rtf"]
 
 
 # --- HTML --------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,7 @@ def test_sources_from_dicts_and_direct_construction() -> None:
 
 def test_every_kind_has_a_spider() -> None:
     assert set(KINDS) <= set(SPIDERS)
+    assert all(SPIDERS[kind].kind == kind for kind in SPIDERS)
     assert spider_class("site").kind == "site"
     with pytest.raises(KeyError, match="known: cmis, moderngov, page, site"):
         spider_class("nope")
@@ -113,3 +115,41 @@ def test_crawl_settings_are_polite_and_safe(monkeypatch: pytest.MonkeyPatch) -> 
     assert "scrapy.extensions.remote_control.RemoteControl" in settings["EXTENSIONS"]
     monkeypatch.setenv("STP_TRACKER_CONTACT", "mailto:ops@example.org")
     assert user_agent().startswith("stp-tracker/") and user_agent().endswith("(+mailto:ops@example.org)")
+
+
+def test_kinds_formats_and_channels_have_one_shape_and_register_by_subclassing() -> None:
+    from typer.testing import CliRunner
+
+    from alerts import CHANNELS, Channel
+    from crawler.sources import SourceKind
+    from tracker.cli import app
+    from tracker.meaning import EXTRACTORS
+
+    for registry in (KINDS, EXTRACTORS, CHANNELS):
+        for kind, cls in registry.items():
+            assert cls.kind == kind and cls.help() and cls.help() == (cls.__doc__ or "").strip()  # one line
+    assert list(CHANNELS) == ["email", "webhook", "apprise"]  # tried in this order: webhook before apprise
+
+    class FeedKind(SourceKind):
+        """an RSS feed (test only)"""
+
+        kind = "feed-test"
+        default_max_depth = 1
+
+    class PigeonChannel(Channel):
+        """Carrier pigeon (test only)."""
+
+        kind = "pigeon-test"
+
+    try:
+        (source,) = sources_from_dicts([{"name": "f", "kind": "feed-test", "start_urls": ["https://f.example/"]}],
+                                       origin="t")
+        assert source.max_depth == 1
+        listed = json.loads(CliRunner().invoke(app, ["sources", "kinds", "--json"], catch_exceptions=False).stdout)
+        assert {"kind": "feed-test", "help": "an RSS feed (test only)"} in listed["source kinds"]
+        assert {"kind": "pigeon-test", "help": "Carrier pigeon (test only)."} in listed["alert channels"]
+        assert [r["kind"] for r in listed["document formats"]] == list(EXTRACTORS)
+    finally:
+        del KINDS["feed-test"], CHANNELS["pigeon-test"]
+    with pytest.raises(SourceError, match="unknown kind 'feed-test'"):
+        sources_from_dicts([{"name": "f", "kind": "feed-test", "start_urls": ["https://f.example/"]}], origin="t")

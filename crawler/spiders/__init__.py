@@ -9,7 +9,6 @@ from .base import (
     failure_cause,
     is_network_error,
     quiet_robots_errors,
-    register_spider,
 )
 from .cmis import CmisSpider
 from .moderngov import ModernGovSpider
@@ -26,4 +25,4 @@ def spider_class(kind: str) -> type[SourceSpider]:
 
 
 __all__ = ["SPIDERS", "CmisSpider", "ModernGovSpider", "PageSpider", "SiteSpider", "SourceSpider", "describe_failure",
-           "failure_cause", "is_network_error", "quiet_robots_errors", "register_spider", "spider_class"]
+           "failure_cause", "is_network_error", "quiet_robots_errors", "spider_class"]

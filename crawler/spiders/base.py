@@ -60,20 +60,23 @@ EXPECTED_EXCEPTIONS: tuple[type[BaseException], ...] = (
 # One line per failed fetch: `<source>: <url>: <error> [<cause>]`; fields for `--log-format json` in `data`.
 fetch_log = logging.getLogger("stp_tracker.fetch")
 
+# kind -> the spider that crawls sources of that kind (crawler.sources.KINDS names and checks the kinds).
 SPIDERS: dict[str, type[SourceSpider]] = {}
 
 
-def register_spider(cls: type[SourceSpider]) -> type[SourceSpider]:
-    """Class decorator: the spider that crawls sources of `cls.kind`."""
-    SPIDERS[cls.kind] = cls
-    return cls
-
-
 class SourceSpider(scrapy.Spider):
-    """Crawls one Source for one crawl; subclasses say which links to follow (`links_from`)."""
+    """Crawls one Source for one crawl; subclasses say which links to follow (`links_from`).
+
+    A subclass with a `kind` registers itself in SPIDERS: adding a source kind is adding one of these and its
+    `crawler.sources.SourceKind` (the name, help and options users see, without loading Scrapy)."""
 
     name = "stp"
     kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            SPIDERS[cls.kind] = cls
 
     def __init__(self, *, source: Source, archive: Any, crawl_id: int | None = None, **kwargs: Any):
         super().__init__(name=f"{source.kind}:{source.name}", **kwargs)

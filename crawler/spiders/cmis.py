@@ -12,7 +12,7 @@ from scrapy.http import Request, TextResponse
 
 from ..links import looks_like_document
 from ..vocabulary import find_date, flat, is_health_committee
-from .base import META, register_spider
+from .base import META
 from .moderngov import MAX_TITLE, CommitteeSpider, _row_text, _text, page_name, query
 
 # DNN path forms: .../ctl/ViewMeetingPublic/mid/397/Meeting/15218/Committee/6/Default.aspx and
@@ -86,7 +86,6 @@ def _item_title(container: Any) -> str:
     return _text(container)[:MAX_TITLE]
 
 
-@register_spider
 class CmisSpider(CommitteeSpider):
     """CMIS: committee list -> committee pages (or the month calendar) -> meeting pages -> plan items' documents.
 

@@ -18,7 +18,7 @@ from storage import Fetch, KnownUrl
 from ..links import looks_like_document
 from ..sources import Source, SourceError
 from ..vocabulary import find_date, flat, is_focus_committee, is_health_committee, months_before, plan_match
-from .base import META, SourceSpider, register_spider
+from .base import META, SourceSpider
 
 MAX_LIST_PAGES = 6  # "Earlier meetings" pages followed per committee (each lists about 15 meetings)
 MAX_TITLE = 300
@@ -250,7 +250,6 @@ _ITEM_PAGES = {"mgai.aspx", "mgissuehistoryhome.aspx", "ieissuedetails.aspx", "i
                "mgdecisiondetails.aspx"}
 
 
-@register_spider
 class ModernGovSpider(CommitteeSpider):
     """ModernGov (mg*/ie* pages): committee list -> meeting lists -> agenda pages -> plan items' documents."""
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from storage import KnownUrl
 
-from .base import SourceSpider, register_spider
+from .base import SourceSpider
 
 
-@register_spider
 class PageSpider(SourceSpider):
     """Fetches only the source's start URLs (conditionally: an unchanged page costs a 304)."""
 

@@ -14,7 +14,7 @@ from storage import KnownUrl
 
 from ..links import SKIPPED_EXTENSIONS, looks_like_document
 from ..sources import Source, SourceError
-from .base import SourceSpider, register_spider
+from .base import SourceSpider
 
 # <a>/<area> links, and documents embedded in a page (<iframe src>, <embed src>, <object data>).
 _EXTRACTOR = LinkExtractor(
@@ -44,7 +44,6 @@ def url_shape(url: str) -> str:
     return f"{parts.hostname}{_DIGITS.sub('#', parts.path)}?{'&'.join(names)}"
 
 
-@register_spider
 class SiteSpider(SourceSpider):
     """Follows links within allowed_domains up to max_depth; documents are fetched, never parsed for links."""
 

@@ -315,7 +315,7 @@ def by_name(sources: list[Source], names: list[str]) -> list[Source]:
 @sources_app.command("list")
 def list_command(
     footprint: Annotated[Optional[str], typer.Option("--footprint", help="Only sources for this footprint (ODS code such as QF7, or a name).")] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="Only sources of this kind: site, page, moderngov, cmis.")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="Only sources of this kind (`stp-tracker sources kinds` lists them).")] = None,
     official: Annotated[Optional[bool], typer.Option("--official/--unofficial", help="Only official NHS publishers (ICB sites, board papers, trusts, NHS England), or only the others.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
@@ -354,6 +354,38 @@ def list_command(
     _print_table(table)
     flagged = sum(r["failing_for_a_week"] for r in result)
     err.print(f"{len(result)} sources" + (f", {flagged} failing for a week or more" if flagged else ""))
+
+@sources_app.command("kinds")
+def kinds_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: {family: [{kind, help}]}.")] = False,
+) -> None:
+    """List the names the tracker understands, each with its one-line help: the source kinds a sources.toml
+    `kind` may name, the document formats text is extracted from, and the alert channels an address can use.
+
+    Each is one class with a `kind` and a one-line docstring (crawler/sources.py, tracker/meaning/extract.py,
+    alerts/channels.py): adding a kind, a format or a channel is adding a class, and it is listed here.
+
+    Example: stp-tracker sources kinds
+    """
+    from alerts import CHANNELS
+    from tracker.meaning import EXTRACTORS
+
+    families = {
+        "source kinds": [{"kind": k, "help": c.help()} for k, c in KINDS.items()],
+        "document formats": [{"kind": k, "help": c.help(), "reads": list(c.reads)} for k, c in EXTRACTORS.items()],
+        "alert channels": [{"kind": k, "help": c.help()} for k, c in CHANNELS.items()],
+    }
+    if as_json:
+        typer.echo(json.dumps(families, ensure_ascii=False, indent=2))
+        return
+    for family, rows in families.items():
+        table = Table(title=family, title_justify="left", show_edge=False, pad_edge=False)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("help", overflow="fold")
+        for row in rows:
+            table.add_row(row["kind"], row["help"])
+        _print_table(table)
+
 
 @sources_app.command("show")
 def show_command(

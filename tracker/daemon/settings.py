@@ -60,7 +60,6 @@ def load_daemon_sources(home: Path, sources_file: Path | None = None) -> list[An
     try:
         if sources_file is not None:
             return load_sources(sources_file)
-        import crawler.spiders  # noqa: F401  (registers every source kind before the registry is checked)
         from crawler.registry import default_sources
 
         merged = {s.name: s for s in sources_from_dicts(default_sources(), origin="<built-in registry>")}

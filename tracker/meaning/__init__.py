@@ -3,7 +3,7 @@
 from tracker.meaning.classify import Classification, classify, footprint_name, footprint_names
 from tracker.meaning.diff import DIFF_CSS, Change, diff_texts
 from tracker.meaning.events import GENERATIONS, KINDS, decide_events
-from tracker.meaning.extract import extract
+from tracker.meaning.extract import EXTRACTORS, extract
 from tracker.meaning.filing import TEXT_STATUSES, Fingerprints, file_fetch
 from tracker.meaning.significance import is_significant, significance
 
@@ -11,6 +11,7 @@ __all__ = [
     "Classification",
     "Change",
     "DIFF_CSS",
+    "EXTRACTORS",
     "Fingerprints",
     "GENERATIONS",
     "KINDS",

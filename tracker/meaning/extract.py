@@ -3,7 +3,8 @@
 ``extract()`` never raises on bad input: every failure is an ``Extraction`` whose status and error say what
 happened and what would fix it. It is a plain top-level function with picklable arguments and result, so it
 runs in a ``ProcessPoolExecutor`` (PDFium is not thread-safe: extract PDFs in processes, never in threads).
-Adding a format is adding an ``Extractor`` subclass with ``kinds``, ``name`` and ``version``.
+Adding a format is adding an ``Extractor`` subclass with ``kind`` (its name), ``reads`` (the sniffed kinds it
+takes), ``version`` and a one-line docstring (its help in ``stp-tracker sources kinds``).
 """
 
 from __future__ import annotations
@@ -88,34 +89,39 @@ def _lib_version(dist: str) -> str:
 
 
 class Extractor:
-    """Base of the registry: a subclass with ``kinds`` registers itself, in definition order."""
+    """Base of the registry: a subclass with a ``kind`` registers itself in ``EXTRACTORS``, in definition order."""
 
-    kinds: ClassVar[tuple[str, ...]] = ()
-    name: ClassVar[str] = "base"
+    kind: ClassVar[str] = ""  # the format's name, recorded as the extraction's `extractor`
+    reads: ClassVar[tuple[str, ...]] = ()  # the sniffed kinds (Source.kind) it takes
     version: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.kinds:
-            EXTRACTORS.append(cls)
+        if cls.kind:
+            EXTRACTORS[cls.kind] = cls
+
+    @classmethod
+    def help(cls) -> str:
+        """The one-line docstring: what users read about this format."""
+        return (cls.__doc__ or "").strip().splitlines()[0]
 
     @classmethod
     def matches(cls, source: Source) -> bool:
-        return source.kind in cls.kinds
+        return source.kind in cls.reads
 
     def extract(self, source: Source) -> Extraction:
         raise NotImplementedError
 
     def result(self, status: str, text: str = "", **kwargs: object) -> Extraction:
-        return Extraction(status=status, extractor=self.name, extractor_version=self.version, text=text, **kwargs)  # type: ignore[arg-type]
+        return Extraction(status=status, extractor=self.kind, extractor_version=self.version, text=text, **kwargs)  # type: ignore[arg-type]
 
 
-EXTRACTORS: list[type[Extractor]] = []
+EXTRACTORS: dict[str, type[Extractor]] = {}  # kind -> class, tried in definition order
 
 
 def extractor_for(source: Source) -> Extractor:
     """The first registered extractor that matches the source (there is always one: ``UnsupportedExtractor``)."""
-    for cls in EXTRACTORS:
+    for cls in EXTRACTORS.values():
         if cls.matches(source):
             return cls()
     return UnsupportedExtractor()
@@ -266,8 +272,8 @@ def _pdf_truncated(data: bytes) -> bool:
 class PdfExtractor(Extractor):
     """PDF text with pypdfium2, pypdf as fallback; flags scans (no text layer) and truncated files."""
 
-    kinds = ("pdf",)
-    name = "pdf"
+    kind = "pdf"
+    reads = ("pdf",)
     version = f"{_lib_version('pypdfium2')}+{_lib_version('pypdf')};norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -615,8 +621,8 @@ class _DocxWalker:
 class DocxExtractor(Extractor):
     """DOCX body text read from the XML, with tracked insertions and deletions (python-docx drops them)."""
 
-    kinds = ("docx",)
-    name = "docx"
+    kind = "docx"
+    reads = ("docx",)
     version = f"{_lib_version('lxml')};norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -659,8 +665,8 @@ def _cell_text(value: object) -> str:
 class XlsxExtractor(Extractor):
     """XLSX cell values with openpyxl (read-only, cached values): a "Sheet: <name>" heading, then rows."""
 
-    kinds = ("xlsx",)
-    name = "xlsx"
+    kind = "xlsx"
+    reads = ("xlsx",)
     version = f"{_lib_version('openpyxl')};norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -718,8 +724,8 @@ class XlsxExtractor(Extractor):
 class LegacyOfficeExtractor(Extractor):
     """OLE2 files: password-protected DOCX/XLSX ("encrypted") and old binary .doc/.xls ("unsupported")."""
 
-    kinds = ("ole2",)
-    name = "ole2"
+    kind = "ole2"
+    reads = ("ole2",)
     version = "1"
 
     def extract(self, source: Source) -> Extraction:
@@ -834,11 +840,12 @@ def _trafilatura_blocks(html: str, url: str | None) -> list[dict]:
 
 
 class HtmlExtractor(Extractor):
-    """HTML main text with trafilatura (favor_precision, tables kept), BeautifulSoup as fallback, or the text
-    of one element chosen by a per-source CSS selector."""
+    """HTML main text with trafilatura, BeautifulSoup as fallback, or one element chosen by a CSS selector."""
 
-    kinds = ("html",)
-    name = "html"
+    # trafilatura with favor_precision and tables kept; the selector is the source's `css_selector`.
+
+    kind = "html"
+    reads = ("html",)
     version = f"{_lib_version('trafilatura')}+{_lib_version('beautifulsoup4')};norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -901,8 +908,8 @@ class HtmlExtractor(Extractor):
 class TextExtractor(Extractor):
     """Plain text, decoded robustly (declared charset, UTF-8, replacement characters)."""
 
-    kinds = ("text",)
-    name = "text"
+    kind = "text"
+    reads = ("text",)
     version = f"1;norm-{normalise.VERSION}"
 
     def extract(self, source: Source) -> Extraction:
@@ -917,8 +924,8 @@ class TextExtractor(Extractor):
 class UnsupportedExtractor(Extractor):
     """Anything else (other zip files, XML, binary data): recorded as unsupported, with what it looked like."""
 
-    kinds = ("zip", "xml", "binary")
-    name = "unsupported"
+    kind = "unsupported"
+    reads = ("zip", "xml", "binary")
     version = "1"
 
     def extract(self, source: Source) -> Extraction:
