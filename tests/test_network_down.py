@@ -218,3 +218,17 @@ def test_a_source_crawl_has_a_wall_clock_budget(web, home: Path) -> None:
     assert ics["ok"] and ics["note"] == "cut short: its time budget ran out (2 s, CLOSESPIDER_TIMEOUT)", ics
     with Archive(home, readonly=True) as archive:
         assert {web.url("/"), web.url("/a")} <= {f["url"] for f in archive.fetches()}
+
+
+def test_a_failure_line_in_json_logs_has_its_fields() -> None:
+    import logging
+
+    from tracker.daemon.logs import JsonFormatter, TextFormatter
+
+    record = logging.LogRecord("stp_tracker.fetch", logging.WARNING, __file__, 1, "%s: %s: %s [%s]",
+                               ("ics", "https://x.invalid/", "DNS lookup failed for x.invalid", "DNS"), None)
+    record.data = {"source": "ics", "url": "https://x.invalid/", "cause": "DNS", "error": "DNS lookup failed for x.invalid"}
+    data = json.loads(JsonFormatter().format(record))
+    assert data["message"] == "ics: https://x.invalid/: DNS lookup failed for x.invalid [DNS]"
+    assert (data["source"], data["url"], data["cause"]) == ("ics", "https://x.invalid/", "DNS")
+    assert TextFormatter().format(record).endswith("WARNING fetch: " + data["message"])  # said once, not twice
