@@ -8,6 +8,7 @@ import re
 import smtplib
 import ssl
 import time
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import ClassVar
@@ -98,6 +99,9 @@ class Channel:
         return address
 
 
+MAIL_POLICY = email_policy.default.clone(max_line_length=998)
+
+
 class EmailChannel(Channel):
     """Email through the configured SMTP server (multipart text + HTML, one-click unsubscribe headers)."""
 
@@ -128,7 +132,10 @@ class EmailChannel(Channel):
             raise SendError("no SMTP server configured: set smtp_host (and smtp_from) in [alerts] of "
                             "<home>/config.toml, or STP_TRACKER_SMTP_HOST")
         self.check(address)
-        mail = EmailMessage()
+        # Headers are not folded at 78 columns (RFC 5322 allows 998): Python folds a long token that has no space,
+        # such as List-Unsubscribe's <https://...?token=...>, into RFC 2047 encoded-words, which mail clients do
+        # not read as a URL. Non-ASCII text (a Subject) is still encoded as it must be.
+        mail = EmailMessage(policy=MAIL_POLICY)
         mail["Subject"] = one_line(message.subject)
         mail["From"] = settings.smtp_from
         mail["To"] = address

@@ -62,6 +62,14 @@ class TextsMixin(ArchiveBase):
             )
         return text_sha
 
+    def store_text(self, text: str) -> str:
+        """Store a text made from part of a blob's text (a plan inside a board pack); returns its sha256."""
+        text_sha = sha256_of(text.encode("utf-8"))
+        with self.db.atomic():
+            self.db.execute("INSERT OR IGNORE INTO texts (sha256, text, length) VALUES (?, ?, ?)",
+                            [text_sha, text, len(text)])
+        return text_sha
+
     def text(self, text_sha256: str) -> str | None:
         row = self._one("SELECT text FROM texts WHERE sha256 = ?", [text_sha256])
         return row["text"] if row else None

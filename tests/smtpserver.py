@@ -30,7 +30,9 @@ class _Collector:
         self.messages: list[tuple[list[str], EmailMessage]] = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        raw = envelope.original_content or envelope.content
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        message.raw_bytes = raw  # as sent: headers before any decoding
         self.messages.append((list(envelope.rcpt_tos), message))
         return "250 OK"
 

@@ -63,6 +63,10 @@ def test_opt_in_delivery_unsubscribe(archive, smtp):
     assert confirm_token in body_text(confirmation, "html")
     unsubscribe_header = confirmation["List-Unsubscribe"]
     assert unsubscribe_header.startswith(f"<{BASE}/alerts/unsubscribe/")
+    # As sent: plain ASCII on one line, not RFC 2047 encoded-words (mail clients must read it as a URL).
+    raw = confirmation.raw_bytes.decode("ascii")
+    assert f"\r\nList-Unsubscribe: {unsubscribe_header}\r\n" in raw.replace("\n", "\r\n").replace("\r\r", "\r")
+    assert "=?" not in unsubscribe_header and len(unsubscribe_header) > 78
     assert confirm_token not in unsubscribe_header
     # Only a hash of the confirmation token is stored.
     stored = Outbox(archive).db.execute("SELECT * FROM subscriptions").fetchall()

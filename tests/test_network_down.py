@@ -199,3 +199,36 @@ def test_sigterm_with_dns_hung_stops_at_once_and_abandons_the_crawls(home: Path)
         crawls = archive.crawls()
         assert crawls and all(c["status"] == "abandoned" for c in crawls), crawls
         assert archive.integrity_check() == "ok"
+
+
+def test_a_source_crawl_has_a_wall_clock_budget(web, home: Path) -> None:
+    web.set("/", '<a href="/slow">Minutes</a> <a href="/a">A</a>')
+    web.set("/a", "<p>a page</p>")
+    web.hang("/slow", 60)
+    sources = home.parent / "budget.toml"
+    sources.write_text(f'[[source]]\nname = "ics"\nkind = "site"\nstart_urls = ["{web.url("/")}"]\n')
+    settings = {**FAST, "CLOSESPIDER_TIMEOUT": 2, "DOWNLOAD_TIMEOUT": 6}
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler.runner", "--home", str(home), "--sources", str(sources),
+         "--settings", json.dumps(settings)],
+        cwd=ROOT, env=env(), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    ics = json.loads(proc.stdout)["sources"]["ics"]
+    assert ics["ok"] and ics["note"] == "cut short: its time budget ran out (2 s, CLOSESPIDER_TIMEOUT)", ics
+    with Archive(home, readonly=True) as archive:
+        assert {web.url("/"), web.url("/a")} <= {f["url"] for f in archive.fetches()}
+
+
+def test_a_failure_line_in_json_logs_has_its_fields() -> None:
+    import logging
+
+    from tracker.daemon.logs import JsonFormatter, TextFormatter
+
+    record = logging.LogRecord("stp_tracker.fetch", logging.WARNING, __file__, 1, "%s: %s: %s [%s]",
+                               ("ics", "https://x.invalid/", "DNS lookup failed for x.invalid", "DNS"), None)
+    record.data = {"source": "ics", "url": "https://x.invalid/", "cause": "DNS", "error": "DNS lookup failed for x.invalid"}
+    data = json.loads(JsonFormatter().format(record))
+    assert data["message"] == "ics: https://x.invalid/: DNS lookup failed for x.invalid [DNS]"
+    assert (data["source"], data["url"], data["cause"]) == ("ics", "https://x.invalid/", "DNS")
+    assert TextFormatter().format(record).endswith("WARNING fetch: " + data["message"])  # said once, not twice

@@ -70,13 +70,15 @@ def subscribe_command(
     """
     import alerts  # apprise and the channels: only the commands that use them pay for them
 
+    from tracker.cli.common import HeldLogs
+
     footprint = subscription_footprints(footprint)
-    with opened() as (archive, settings):
+    with opened() as (archive, settings), HeldLogs("stp_tracker.alerts") as held:
         try:
             result = alerts.subscribe(archive, settings, address, footprints=footprint, kinds=kind,
                                       generations=generation, keywords=keyword, digest=digest)
         except alerts.AddressError as exc:
-            raise _fail(str(exc)) from None
+            raise _fail(held.report(str(exc))) from None
         sub = result.subscription
         shown = alerts.channel_for(sub.address, settings).redact(sub.address)
         if not result.created and sub.status == "active":
@@ -90,7 +92,7 @@ def subscribe_command(
             if result.confirmation_sent:
                 out.print(f"A confirmation link was sent to {shown}; nothing else is sent until it is opened.")
             else:
-                raise _fail(result.error or "the confirmation email was not sent")
+                raise _fail(held.report(result.error or "the confirmation email was not sent"))
 
 
 @app.command("unsubscribe")

@@ -21,8 +21,9 @@ from tracker.cli import (
     steps,
     webarchives,
 )
-from tracker.cli.common import _state, fail_plainly, get_home
+from tracker.cli.common import _state, fail_plainly, get_home, plain_help_text
 
+plain_help_text()  # brackets in help stay as written; option values named in words
 app = typer.Typer(
     name="stp-tracker",
     help="Watch NHS England's plans (STPs, five-year plans, Joint Forward Plans): archive every version, say what changed.",

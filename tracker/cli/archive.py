@@ -269,11 +269,17 @@ def events(
     if as_json:
         print_json(data)
         return
-    table = Table("id", "when", "kind", "footprint", "document", "summary")
+    from tracker.cli.common import fitted_table, table_console
+
+    console = table_console()
+    table = fitted_table(console, columns=[
+        ("id", {"justify": "right"}), ("when", {"no_wrap": True}), ("kind", {}), ("footprint", {}),
+        ("doc", {"justify": "right"}), ("summary", {"ratio": 1, "min_width": 44}),
+    ], drop_first=["footprint", "doc"])
     for e in data:
-        table.add_row(str(e["id"]), e["detected_at"], e["kind"], (e["footprint"] or {}).get("code") or "",
-                      str(e["document"]["id"]), e["summary"])
-    out.print(table)
+        table.add_row(str(e["id"]), (e["detected_at"] or "").replace("T", " ")[:16], e["kind"],
+                      (e["footprint"] or {}).get("code") or "", str(e["document"]["id"]), e["summary"])
+    console.print(table)
     err.print(f"{len(data)} events")
 
 

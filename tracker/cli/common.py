@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -76,54 +77,106 @@ def fail_plainly(message: str) -> None:
 
 
 class FittedTable:
-    """A table that fits the terminal (80 columns stay readable): when the columns cannot all fit at their minimum
-    widths, those named in `drop` go first, in that order; text columns then fold rather than cut. Cells are plain
-    text (fetched titles and URLs print as written); pass a `rich.text.Text` for a styled cell.
+    """A table that fits the console's width (80 columns stay readable, never one word per line).
 
-    `columns` are (header, options) with rich `Table.add_column` options; `min_width` defaults to the header's.
+    `columns` are (header, options): rich `add_column` options, plus `ratio` for a text column that takes a share
+    of the room left (a column without one is as wide as its widest cell, up to `max_width`), `min_width` below which
+    a text column is not squeezed, and `overflow` ("fold" by default: wrap inside the cell; "ellipsis" keeps each
+    row on one line). When even the minimum widths do not fit, the columns named in `drop` go first, in that order.
+    Cells are plain text (fetched titles and URLs print as written); pass a `rich.text.Text` for a styled cell.
     """
+
+    GAP = 3  # between two columns: padding either side of a blank separator (box.SIMPLE_HEAD)
 
     def __init__(self, console: Console, columns: list[tuple[str, dict[str, Any]]], *, drop: list[str] | tuple = (),
                  title: str | None = None):
-        self.width = console.width
-        options = dict(columns)
-        keep = [name for name, _ in columns]
+        self.width = max(20, console.width)
+        self.title = title
+        self.options = {name: dict(opts) for name, opts in columns}
+        self.headers = [name for name, _ in columns]
+        self.drop = list(drop)
+        self.rows: list[list[Text]] = []
+
+    def add_row(self, *values: Any) -> None:
+        self.rows.append([_cell(v) for v in values])
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def _longest(self, index: int) -> int:
+        cells = [Text(self.headers[index])] + [row[index] for row in self.rows if index < len(row)]
+        return max((len(line) for cell in cells for line in cell.plain.splitlines() or [""]), default=0)
+
+    def widths(self) -> dict[str, int]:
+        """Each kept column's width, in the order shown (dropped columns are absent)."""
+        longest = {name: self._longest(i) for i, name in enumerate(self.headers)}
+        keep = list(self.headers)
+
+        def fixed(name: str) -> int:
+            opts = self.options[name]
+            return min(longest[name], opts.get("max_width") or longest[name])
+
+        def floor(name: str) -> int:
+            opts = self.options[name]
+            if not opts.get("ratio"):
+                return fixed(name)
+            return min(longest[name], max(opts.get("min_width") or 0, len(name)))
 
         def needed(names: list[str]) -> int:
-            return sum(max(options[n].get("min_width") or 0, len(n)) + 3 for n in names)
+            return sum(floor(n) for n in names) + self.GAP * (len(names) - 1)
 
-        for name in drop:
+        for name in self.drop:
             if needed(keep) <= self.width:
                 break
             if name in keep:
                 keep.remove(name)
-        self.columns = keep
-        self.dropped = [name for name, _ in columns if name not in keep]
-        self.table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                           show_edge=False, header_style="bold")
-        for name in keep:
-            opts = dict(options[name])
-            opts.setdefault("min_width", len(name))
-            opts.setdefault("overflow", "fold")
-            self.table.add_column(name, **opts)
-        self.headers = [name for name, _ in columns]
-
-    def add_row(self, *values: Any) -> None:
-        cells = dict(zip(self.headers, values))
-        self.table.add_row(*(_cell(cells.get(name)) for name in self.columns))
-
-    @property
-    def row_count(self) -> int:
-        return self.table.row_count
+        widths = {n: floor(n) for n in keep}
+        flexible = [n for n in keep if self.options[n].get("ratio")]
+        room = self.width - needed(keep)
+        # Share the room by ratio, never past a column's widest cell; what one cannot use goes to the others.
+        while room > 0 and flexible:
+            wanting = [n for n in flexible if widths[n] < longest[n]]
+            if not wanting:
+                break
+            total = sum(self.options[n]["ratio"] for n in wanting)
+            given = 0
+            for n in wanting:
+                share = max(1, room * self.options[n]["ratio"] // total)
+                add = min(share, longest[n] - widths[n], room - given)
+                widths[n] += add
+                given += add
+            if not given:
+                break
+            room -= given
+        return widths
 
     def __rich__(self) -> Table:
-        return self.table
+        widths = self.widths()
+        table = Table(title=self.title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                      header_style="bold", expand=False)
+        for name, width in widths.items():
+            opts = {k: v for k, v in self.options[name].items() if k not in ("ratio", "min_width", "max_width")}
+            opts.setdefault("overflow", "fold")
+            table.add_column(name, width=width, no_wrap=opts.pop("no_wrap", opts["overflow"] == "ellipsis"),
+                             **opts)
+        index = {name: i for i, name in enumerate(self.headers)}
+        for row in self.rows:
+            table.add_row(*(row[index[name]] if index[name] < len(row) else Text("") for name in widths))
+        return table
 
 
 def _cell(value: Any) -> Text:
     if isinstance(value, Text):
         return value
     return Text("" if value is None else str(value))
+
+
+def table_console() -> Console:
+    """Where a listing's table goes (stdout): the terminal's width, or COLUMNS; piped with no COLUMNS, wide (240),
+    so that each row stays on one line for grep."""
+    wide = not sys.stdout.isatty() and not (os.environ.get("COLUMNS") or "").isdigit()
+    return Console(highlight=False, markup=False, soft_wrap=False, width=240 if wide else None)
 
 
 def fitted_table(console: Console, *, columns: list[tuple[str, dict[str, Any]]], drop_first: list[str] | tuple = (),
@@ -178,3 +231,92 @@ def subscription_footprints(values: list[str] | None) -> list[str] | None:
     if not codes:
         return codes
     return list(dict.fromkeys(c for code in codes for c in (code, *current_footprints(code))))
+
+
+# -- help text as written -------------------------------------------------------------------------------------
+
+_TYPE_WORDS = {str: "TEXT", int: "INTEGER", float: "NUMBER", bool: "yes|no"}
+_PATH_WORDS = {"file": "FILE", "dir": "FOLDER", "path": "PATH"}
+
+
+def _type_in_words(param: Any, ctx: Any = None) -> str | None:
+    """How --help names an option's value: TEXT, INTEGER, NUMBER, FILE, PATH, a|b|c; nothing for a flag (a
+    repeatable option's help says so in words).
+
+    typer 0.29 shows Python types (`<bool>` for a flag, `<list[str]>`); the help says what to type instead."""
+    from typing import get_args
+
+    if getattr(param, "metavar", None) is not None:
+        return param.metavar
+    if getattr(param, "is_flag", False):
+        return None
+    desc = param.type_descriptor
+    annotation = desc.annotation
+    repeatable = desc.is_list
+    if repeatable:
+        annotation = (get_args(annotation) or (str,))[0]
+    if desc.is_choice and desc.choices is not None:
+        word = "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    elif desc.is_path:
+        word = _PATH_WORDS.get(desc.path_type, "PATH")
+    elif desc.is_datetime:
+        word = "DATE"
+    else:
+        word = _TYPE_WORDS.get(annotation, getattr(annotation, "__name__", "VALUE").upper())
+    if getattr(param, "nargs", 1) != 1:
+        return f"{word}..."
+    return word
+
+
+def plain_help_text() -> None:
+    """--help prints help as written: `[preserve]` and `[crawl.scrapy]` stay (typer renders help as rich markup,
+    which drops any `[word]` as an unknown tag), and values are named in words, not Python types."""
+    import typer.core
+    import typer.rich_utils
+
+    make = typer.rich_utils._make_rich_text
+    if getattr(make, "as_written", False):
+        return
+
+    def as_written(*, text: str, style: str = "", markup_mode: Any) -> Any:
+        if markup_mode == "rich":
+            text = escape(text)
+        return make(text=text, style=style, markup_mode=markup_mode)
+
+    as_written.as_written = True  # type: ignore[attr-defined]
+    typer.rich_utils._make_rich_text = as_written
+    typer.core.TyperOption.display_type_rich = _type_in_words  # type: ignore[method-assign]
+    typer.core.TyperArgument.display_type_rich = _type_in_words  # type: ignore[method-assign]
+
+
+class HeldLogs(logging.Handler):
+    """Log records of one logger held back while a command runs, then let through unless the command printed the
+    same error itself (a library logs a failure for the daemon's log; the command reports it once, as its error)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.logger = logging.getLogger(name)
+        self.records: list[logging.LogRecord] = []
+        self.reported: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def report(self, message: str) -> str:
+        """The command prints `message` itself: a held record saying the same is dropped."""
+        self.reported.append(message)
+        return message
+
+    def __enter__(self) -> HeldLogs:
+        self._propagate = self.logger.propagate
+        self.logger.addHandler(self)
+        self.logger.propagate = False
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.logger.removeHandler(self)
+        self.logger.propagate = self._propagate
+        for record in self.records:
+            text = record.getMessage()
+            if not any(message and message in text for message in self.reported):
+                self.logger.handle(record)

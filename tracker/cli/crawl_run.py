@@ -112,15 +112,17 @@ def fetch_lines_on(console: Console) -> Iterator[None]:
     """While crawling: each failed fetch's one line (logger stp_tracker.fetch) printed through `console`."""
     logger = logging.getLogger("stp_tracker.fetch")
     handler = _ConsoleLines(console)
-    handler.setLevel(logging.WARNING if logging.getLogger().level > logging.INFO else logging.INFO)
-    before = logger.propagate
+    handler.setLevel(logging.INFO)  # HTTP 4xx/5xx answers are INFO lines, network failures WARNING: both shown
+    before, level = logger.propagate, logger.level
     logger.addHandler(handler)
     logger.propagate = False
+    logger.setLevel(logging.INFO)
     try:
         yield
     finally:
         logger.removeHandler(handler)
         logger.propagate = before
+        logger.setLevel(level)
 
 
 def crawl_and_analyse(archive: Archive, sources: list[Any], console: Console) -> RunResult:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from tracker.cli.common import get_home
 
@@ -63,10 +63,17 @@ def run(
 
 
 @app.command()
-def status(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
-    """Is the daemon running; each source's last and next crawl, failures; alerts waiting to be sent.
+def status(
+    show_all: bool = typer.Option(False, "--all", help="A row for every source, not only the failing ones."),
+    failing: bool = typer.Option(False, "--failing", help="Every failing source (the summary shows the first few)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object: every source, as it always was."),
+) -> None:
+    """Is the daemon running; how many sources are healthy or failing, which fail; alerts waiting to be sent.
 
-    Example: stp-tracker --home /var/lib/stp-tracker status --json
+    One screen: the daemon's state, counts by health, the failing sources that fit, alerts queued. --all lists
+    every source, --failing every failing one; tables fit the terminal (COLUMNS).
+
+    Example: stp-tracker --home /var/lib/stp-tracker status --failing
     """
     from storage import ArchiveError
     from tracker.daemon import daemon_status
@@ -78,7 +85,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print one JSON ob
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n")
         return
-    _print_status(report)
+    _print_status(report, "all" if show_all else "failing" if failing else "summary")
 
 
 @app.command()
@@ -97,38 +104,86 @@ def demo(
 
 
 def _when(value: str | None) -> str:
-    """'2026-03-02T09:00:00+00:00' as '2026-03-02 09:00:00' (times are UTC)."""
-    return value.replace("T", " ").removesuffix("+00:00") if value else ""
+    """'2026-03-02T09:00:00.123+00:00' as '2026-03-02 09:00' (times are UTC)."""
+    return value.replace("T", " ")[:16] if value else ""
 
 
-def _print_status(report: dict[str, Any]) -> None:
+SUMMARY_ROWS = 12  # failing sources shown by the one-screen summary
+
+
+def _health(s: dict[str, Any], crawling: set[str]) -> str:
+    if s["name"] in crawling:
+        return "crawling"
+    if not s.get("last_crawl_at"):
+        return "never crawled"
+    if s.get("failing_for_a_week"):
+        return "failing 7d+"
+    if s.get("consecutive_failures") or s.get("last_ok") is False:
+        return "failing"
+    return "ok"
+
+
+def _print_status(report: dict[str, Any], mode: str = "summary") -> None:
+    from tracker.cli.common import fitted_table
+
     beat = report.get("heartbeat") or {}
     state = report["state"]
     colour = "green" if state == "running" else "yellow" if report["running"] else "red"
-    line = f"daemon: [{colour}]{state}[/{colour}]"
+    line = Text("daemon: ")
+    line.append(state, style=colour)
     if report.get("pid"):
-        line += f" (pid {report['pid']})"
+        line.append(f" (pid {report['pid']})")
     if beat.get("at"):
-        line += f", last heartbeat {beat['at']} ({report['heartbeat_age_seconds']} s ago)"
+        line.append(f", last heartbeat {_when(beat['at'])} ({report['heartbeat_age_seconds']} s ago)")
     if beat.get("stopped_at"):
-        line += f", stopped cleanly at {beat['stopped_at']}"
-    out.print(line, highlight=False)
-    if beat.get("crawling"):
-        out.print("crawling now: " + ", ".join(beat["crawling"]), highlight=False, markup=False)
-    table = Table("source", "schedule", "last crawl (UTC)", "ok", "next due (UTC)", "failures", "last error")
-    flagged = []
-    for s in report["sources"]:
-        ok = "" if s["last_ok"] is None else ("yes" if s["last_ok"] else "[red]no[/red]")
-        if s["failing_for_a_week"]:
-            flagged.append(s["name"])
-        table.add_row(s["name"], s["schedule"] or "", _when(s["last_crawl_at"]) or "never", ok, _when(s["next_due"]),
-                      str(s["consecutive_failures"] or ""), (s["last_error"] or "")[:80])
-    if report["sources"]:
-        out.print(table)
-    if flagged:
-        out.print(f"[red]failing for over a week:[/red] {', '.join(flagged)}", highlight=False)
+        line.append(f", stopped cleanly at {_when(beat['stopped_at'])}")
+    crawling = set(beat.get("crawling") or []) if state == "running" else set()
+    if crawling:
+        line.append(f", crawling {len(crawling)} source{'s' if len(crawling) != 1 else ''}")
+    out.print(line)
+    sources = report["sources"]
+    health = {s["name"]: _health(s, crawling) for s in sources}
+    counts: dict[str, int] = {}
+    for word in health.values():
+        counts[word] = counts.get(word, 0) + 1
+    order = ["ok", "crawling", "failing", "failing 7d+", "never crawled"]
+    parts = [f"{counts[w]} {w}" for w in order if counts.get(w)]
+    out.print(Text(f"sources: {len(sources)}" + (": " + ", ".join(parts) if parts else "")))
     queue = report.get("alerts")
-    if queue:
-        out.print(f"alerts waiting: {queue['pending']} ({queue['retrying']} being retried"
-                  + (f", oldest from {queue['oldest_pending']}" if queue.get("oldest_pending") else "") + ")",
-                  highlight=False)
+    if queue and queue.get("pending"):
+        out.print(Text(f"alerts: {queue['pending']} waiting to be sent ({queue['retrying']} being retried"
+                       + (f", oldest from {_when(queue['oldest_pending'])}" if queue.get("oldest_pending") else "")
+                       + ")"))
+    elif queue is not None:
+        out.print(Text("alerts: none waiting"))
+    failing = sorted((s for s in sources if health[s["name"]].startswith("failing")),
+                     key=lambda s: (s.get("failing_since") or s.get("last_crawl_at") or "", s["name"]))
+    if mode == "all":
+        table = fitted_table(out, columns=[
+            ("source", {"ratio": 3, "min_width": 30}), ("health", {}), ("last crawl", {"no_wrap": True}),
+            ("next due", {"no_wrap": True}), ("fails", {"justify": "right"}),
+            ("last error", {"ratio": 2, "min_width": 20, "overflow": "ellipsis"}),
+        ], drop_first=["next due", "last crawl"])
+        for s in sources:
+            word = health[s["name"]]
+            table.add_row(s["name"], Text(word, style="red" if word.startswith("failing") else ""),
+                          _when(s["last_crawl_at"]) or "never", _when(s["next_due"]),
+                          str(s["consecutive_failures"] or ""), s["last_error"] or "")
+        if sources:
+            out.print(table)
+        return
+    if not failing:
+        out.print(Text("no source is failing" if sources else "no source crawled yet"))
+        return
+    shown = failing if mode == "failing" else failing[:SUMMARY_ROWS]
+    table = fitted_table(out, title=f"failing sources ({len(failing)}, longest first)", columns=[
+        ("source", {"ratio": 3, "min_width": 30}), ("failing since", {"no_wrap": True}),
+        ("fails", {"justify": "right"}),
+        ("last error", {"ratio": 2, "min_width": 24, "overflow": "fold" if mode == "failing" else "ellipsis"}),
+    ], drop_first=["failing since"])
+    for s in shown:
+        table.add_row(s["name"], _when(s.get("failing_since") or s.get("last_crawl_at")),
+                      str(s["consecutive_failures"] or ""), s["last_error"] or "")
+    out.print(table)
+    if len(shown) < len(failing):
+        out.print(Text(f"... and {len(failing) - len(shown)} more: stp-tracker status --failing"))

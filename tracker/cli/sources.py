@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from crawler import KINDS, Source, SourceError, load_sources, sources_from_dicts
 from storage import Archive, ArchiveError
@@ -34,12 +33,11 @@ HEALTH_WORDS = {
 }
 
 
-def _print_table(table: Table) -> None:
-    """A table on stdout; piped (not a terminal), it is laid out wide so that each row stays on one line."""
-    import sys
+def _print_table(table: Any) -> None:
+    """A table on stdout, as wide as the terminal (or COLUMNS); piped with no COLUMNS, wide (rows on one line)."""
+    from tracker.cli.common import table_console
 
-    console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 240)
-    console.print(table)
+    table_console().print(table)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -344,9 +342,13 @@ def list_command(
     if as_json:
         _print_json(result)
         return
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("name", "kind", "footprint", "health", "last success", "fails", "docs", "last error"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("name", "kind", "footprint"))
+    from tracker.cli.common import fitted_table, table_console
+
+    table = fitted_table(table_console(), columns=[
+        ("name", {"ratio": 3, "min_width": 30}), ("kind", {}), ("footprint", {"ratio": 1, "min_width": 9}),
+        ("health", {}), ("last success", {"no_wrap": True}), ("fails", {"justify": "right"}),
+        ("docs", {"justify": "right"}), ("last error", {"ratio": 2, "min_width": 20}),
+    ], drop_first=["docs", "last success", "footprint", "kind"])
     for r in result:
         table.add_row(r["name"], r["kind"], r["footprint"] or ",".join(r["footprints"][:3]) or "-",
                       HEALTH_WORDS[r["health"]], _day(r["last_success_at"]), str(r["consecutive_failures"]),
@@ -495,9 +497,13 @@ def footprints_command(
     if as_json:
         _print_json(rows)
         return
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("code", "name", "2016 name", "type", "successor", "publishers", "councils"):
-        table.add_column(column, overflow="fold")
+    from tracker.cli.common import fitted_table, table_console
+
+    table = fitted_table(table_console(), columns=[
+        ("code", {"no_wrap": True}), ("name", {"ratio": 3, "min_width": 24}), ("2016 name", {"ratio": 2, "min_width": 16}),
+        ("type", {"ratio": 1, "min_width": 18}), ("successor", {"ratio": 1, "min_width": 9}),
+        ("publishers", {"justify": "right"}), ("councils", {"justify": "right"}),
+    ], drop_first=["2016 name", "successor", "councils", "publishers"])
     for r in rows:
         table.add_row(r["code"], r["name"], r["stp_2016_name"] or "-", ", ".join(r["types"]),
                       ", ".join(r["successors"]) or "-", str(r["publishers"]), str(r["councils"]))

@@ -102,6 +102,9 @@ class Daemon:
             raise
         self._load_alerts()
         self._load_preserve()
+        from tracker.daemon.checks import startup_warnings
+
+        startup_warnings(self._alerts[2] if self._alerts else None)
         abandoned = self.archive.abandon_running_crawls()
         if abandoned:
             note("crawls left running by a stopped process marked abandoned", logging.WARNING, crawls=abandoned)

@@ -21,7 +21,7 @@ class DaemonSettings:
     startup_spread_seconds: float = 600.0  # overdue sources at start run within this window, spread out
     heartbeat_seconds: float = 5.0
     delivery_every_seconds: float = 60.0  # retries and digests of the alert outbox
-    stop_timeout_seconds: float = 8.0  # on SIGTERM, wait this long for in-flight work (systemd waits 90 s)
+    stop_timeout_seconds: float = 8.0  # on SIGTERM, wait this long for in-flight work (the unit allows 30 s)
     cron_jitter_seconds: float = 120.0
     pool_idle_seconds: float = 300.0  # extraction workers (~70 MB each) are let go after this long unused
     scrapy: dict[str, Any] = field(default_factory=dict, metadata={"setting": False})  # from [crawl.scrapy]

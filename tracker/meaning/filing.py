@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
-
+import re
 from typing import Any, Callable
 
 from storage import Archive
@@ -13,6 +14,10 @@ from tracker.meaning.titles import readable_title
 TEXT_STATUSES = ("ok", "truncated")  # extractions whose text can make a version
 log = logging.getLogger("stp_tracker.analyse")
 RESEMBLES = 0.2  # containment above which a non-plan text at a plan's URL is still taken as that plan
+PACK_MIN_PAGES = 3  # a board or committee pack: one PDF of many papers, each starting on a new page
+# A page that starts a new paper of a pack: "Appendix 1", "Annex B", "Enclosure 4", "Item 7.2", "Paper 5".
+_PART_START = re.compile(r"^\W{0,3}(?:appendix|annex|enclosure|attachment|item|paper)\s+[A-Z0-9][A-Z0-9.]{0,5}\b",
+                         re.I | re.M)
 
 
 class Fingerprints:
@@ -68,6 +73,26 @@ def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict]
 
     text = archive.text(text_sha) or ""
     verdict = _Verdict(classify, text, blob, fetch, source)
+    pack_info: dict[str, Any] | None = None
+    parts = pack_parts(text, blob.get("page_offsets") or [])
+    if parts and not verdict.get().is_plan:
+        # Each part is judged on its own words: not the pack's link text ("Board papers") or URL.
+        alone = {**fetch, "link_text": None, "url": ""}
+        found = plan_in_pack(text, parts, lambda part: _Verdict(
+            classify, part, {"title": part.split("\n", 1)[0][:200], "content_type": blob.get("content_type")},
+            alone, source).get())
+        if found is not None:
+            # A plan carried inside a pack (a JFP draft as an appendix to board papers): filed as that plan, its
+            # text the pack's part, so it is matched, versioned and alerted like the plan published on its own.
+            part, part_verdict, pack_info = found
+            pages = sorted({0, *(o for o in blob.get("page_offsets") or [] if isinstance(o, int) and 0 < o < len(text))})
+            pack_info.update(pages=[bisect.bisect_right(pages, pack_info["start"]),
+                                    bisect.bisect_left(pages, pack_info["end"])], of=len(pages))
+            text, text_sha = part, archive.store_text(part)
+            verdict = _Verdict.known(part_verdict)
+            blob = {**blob, "title": None}
+            log.info("%s: a plan in pages %s-%s of a %s-page pack", fetch["url"], *pack_info["pages"],
+                     pack_info["of"])
     document_id = _find_document(archive, fetch, text_sha, text, source, prints, verdict)
     created_doc = document_id is None
     if created_doc:
@@ -76,7 +101,8 @@ def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict]
         document_id = archive.create_document(
             title=_title(blob, fetch, url, text), kind=kind, footprint=verdict.footprint or source.get("footprint"),
             generation=verdict.generation if verdict.is_plan else None, draft=verdict.draft, seen_at=seen_at,
-            source=fetch["source"], meta={"classification": verdict.to_json()},
+            source=fetch["source"], meta={"classification": verdict.to_json(),
+                                          **({"pack": pack_info} if pack_info else {})},
         )
     if "truncated" in (blob.get("flags") or []) or blob.get("extraction_status") == "truncated":
         # A truncated file is evidence the document is still there, not that its text shrank.
@@ -134,6 +160,33 @@ def _title(blob: dict, fetch: dict, url: str, text: str = "") -> str:
     return readable_title(blob.get("title"), text, fetch.get("link_text"), url)
 
 
+def pack_parts(text: str, page_offsets: list[int]) -> list[tuple[int, int]]:
+    """The papers of a pack as (start, end) character spans: a new one at each page opening with "Appendix 1",
+    "Annex B", "Item 7"...; [] for a text of fewer than PACK_MIN_PAGES pages or with no such page."""
+    starts = sorted({0, *(o for o in page_offsets if isinstance(o, int) and 0 < o < len(text))})
+    if len(starts) < PACK_MIN_PAGES:
+        return []
+    heads = [0] + [o for o in starts[1:] if _PART_START.search("\n".join(text[o:o + 300].split("\n")[:3]))]
+    if len(heads) < 2:
+        return []
+    return [(a, b) for a, b in zip(heads, heads[1:] + [len(text)])]
+
+
+def plan_in_pack(text: str, parts: list[tuple[int, int]], classify_part: Callable[[str], Any]
+                 ) -> tuple[str, Any, dict[str, Any]] | None:
+    """The part of a pack that is a plan (the most plan-like, when several are): (its text, its classification,
+    {"pages": [first, last], "of": pages, "part": n}); None when no part is a plan."""
+    best: tuple[str, Any, dict[str, Any]] | None = None
+    for n, (a, b) in enumerate(parts):
+        if n == 0:
+            continue  # the pack's own opening (agenda, cover papers): the whole was classified already
+        part = text[a:b].strip()
+        verdict = classify_part(part)
+        if verdict.is_plan and (best is None or verdict.plan_score > best[1].plan_score):
+            best = (part, verdict, {"part": n, "start": a, "end": b})
+    return best
+
+
 def _form(content_type: str | None) -> str:
     """"page" for an HTML page, "document" for a file (PDF, DOCX, XLSX, ...): a page is a plan only when it is
     the plan's own text (tracker/meaning/classify.py)."""
@@ -147,6 +200,12 @@ class _Verdict:
     def __init__(self, classify: Callable[..., Any], text: str, blob: dict, fetch: dict, source: dict):
         self._args = (classify, text, blob, fetch, source)
         self._value: Any = None
+
+    @classmethod
+    def known(cls, value: Any) -> _Verdict:
+        verdict = cls.__new__(cls)
+        verdict._args, verdict._value = (), value
+        return verdict
 
     def get(self) -> Any:
         if self._value is None:

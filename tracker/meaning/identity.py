@@ -31,10 +31,23 @@ def fingerprint(text: str) -> frozenset[int]:
     return frozenset(hashes)
 
 
+def _sampled(prints: frozenset[int]) -> bool:
+    """Whether a fingerprint is a sample (every hash 0 mod SAMPLE: by chance only for a handful of hashes)."""
+    return len(prints) > 32 and all(h % SAMPLE == 0 for h in prints)
+
+
 def containment(a: frozenset[int], b: frozenset[int]) -> float:
-    """Share of the smaller fingerprint found in the larger one (1.0: one text contains the other)."""
+    """Share of the smaller fingerprint found in the larger one (1.0: one text contains the other).
+
+    A long text's fingerprint is a sample; a short one's is whole. Compared as they are, a short plan inside a long
+    board pack would score about 1/SAMPLE: the whole one is sampled the same way first.
+    """
     if not a or not b:
         return 0.0
+    if _sampled(a) != _sampled(b):
+        a, b = (frozenset(h for h in x if h % SAMPLE == 0) for x in (a, b))
+        if not a or not b:
+            return 0.0
     return len(a & b) / min(len(a), len(b))
 
 
