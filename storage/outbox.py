@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:  # sqlite-utils costs ~70 ms to import: loaded when a file is opened (`stp-tracker --help` opens none)
+    import sqlite_utils
 
-if TYPE_CHECKING:
     from .archive import Archive
 
 SUBSCRIBERS_DB = "subscribers.db"
@@ -95,6 +95,8 @@ def _statements(script: str) -> Iterator[str]:
 def open_subscribers_db(path: Path, readonly: bool = False) -> sqlite_utils.Database:
     """subscribers.db at `path`, created (owner-only, it holds secrets) and brought up to date; read-only: as it
     is, or an empty in-memory one when there is no file yet."""
+    import sqlite_utils
+
     from .archive import _ImmediateConnection  # archive imports the schema, which imports this module
 
     if readonly:

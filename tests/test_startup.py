@@ -19,8 +19,11 @@ try:
     runpy.run_module("tracker.cli", run_name="__main__")
 except SystemExit:
     pass
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {"scrapy", "twisted", "apprise", "pypdfium2",
-      "apscheduler", "trafilatura", "openpyxl"} or m.startswith("tracker.meaning"))), file=sys.stderr)
+heavy = {"scrapy", "twisted", "apprise", "pypdfium2", "apscheduler", "trafilatura", "openpyxl"}
+if "--help" in sys.argv:
+    heavy.add("sqlite_utils")  # help opens no archive
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m.startswith("tracker.meaning"))),
+      file=sys.stderr)
 """
 
 
