@@ -237,13 +237,27 @@ def child_analyse(home: Path, crawl_id: int) -> dict[str, Any]:
 
 
 def child_search(home: Path, runs: int) -> dict[str, Any]:
-    from storage import Archive
+    """search_filtered (what `stp-tracker search` calls), then the same queries through the CLI command (in this
+    process: its own cost, not Python's start-up) and the web app's /search page; filtered and unfiltered apart."""
+    from starlette.testclient import TestClient
+    from typer.testing import CliRunner
 
+    from storage import Archive
+    from tracker.cli import app
+    from tracker.web import create_app
+
+    Archive(home).close()  # bring an archive built by an older release up to date (its migrations) first
     times: list[float] = []
+    split: dict[str, list[float]] = {"unfiltered": [], "filtered": []}
     per_query: dict[str, float] = {}
     with Archive(home, readonly=True) as archive:
         counts = archive.counts()
-        for label, query, filters in QUERIES:
+        # bench_search's footprint (QF1) is not one of the generated archive's: use its largest real footprint.
+        largest = archive._one("SELECT footprint FROM documents WHERE footprint IS NOT NULL GROUP BY footprint "
+                               "ORDER BY count(*) DESC LIMIT 1")
+        queries = [(label, query, {**filters, "footprint": largest["footprint"]} if "footprint" in filters and largest
+                    else filters) for label, query, filters in QUERIES]
+        for label, query, filters in queries:
             archive.search_filtered(query, limit=20, **filters)  # warm-up
             mine = []
             for _ in range(runs):
@@ -252,8 +266,53 @@ def child_search(home: Path, runs: int) -> dict[str, Any]:
                 mine.append((time.perf_counter() - t0) * 1000)
             per_query[label] = statistics.median(mine)
             times += mine
+            split["filtered" if filters else "unfiltered"] += mine
+    flags = {"footprint": "--footprint", "generation": "--generation", "seen_from": "--from", "seen_to": "--to"}
+    web_names = {"footprint": "footprint", "generation": "generation", "seen_from": "from", "seen_to": "to"}
+    runner, client = CliRunner(), TestClient(create_app(home))
+    cli: dict[str, list[float]] = {"unfiltered": [], "filtered": []}
+    web: dict[str, list[float]] = {"unfiltered": [], "filtered": []}
+    for _ in range(max(3, runs // 2)):
+        for _, query, filters in queries:
+            key = "filtered" if filters else "unfiltered"
+            argv = ["--home", str(home), "search", query, "--json"]
+            for name, value in filters.items():
+                argv += [flags[name], value]
+            t0 = time.perf_counter()
+            result = runner.invoke(app, argv)
+            cli[key].append((time.perf_counter() - t0) * 1000)
+            assert result.exit_code == 0, result.output
+            t0 = time.perf_counter()
+            answer = client.get("/search", params={"q": query, **{web_names[k]: v for k, v in filters.items()}})
+            web[key].append((time.perf_counter() - t0) * 1000)
+            assert answer.status_code == 200, answer.status_code
+
+    def figures(values: list[float]) -> dict[str, float]:
+        return {"median_ms": statistics.median(values), "p95_ms": percentile(values, 95)}
+
     return {"versions": counts["versions"], "median_ms": statistics.median(times), "p95_ms": percentile(times, 95),
-            "per_query": per_query}
+            "per_query": per_query, "split": {k: figures(v) for k, v in split.items()},
+            "cli": {k: figures(v) for k, v in cli.items()}, "web": {k: figures(v) for k, v in web.items()}}
+
+
+def fill_fingerprints(home: Path) -> tuple[float, int]:
+    """Store the fingerprint of every plan's current text, as filing does when it meets them (an archive built
+    straight through storage has none)."""
+    from storage import Archive
+    from tracker.meaning import identity
+    from tracker.meaning.filing import Fingerprints
+
+    started = time.perf_counter()
+    made = 0
+    with Archive(home) as archive:
+        prints = Fingerprints(archive)
+        with archive.transaction():
+            for row in archive._rows("SELECT v.text_sha256 FROM documents d JOIN versions v ON v.id = "
+                                     "d.current_version_id WHERE d.kind = 'plan'"):
+                if archive.text_fingerprint(row["text_sha256"], identity.METHOD) is None:
+                    prints.of(row["text_sha256"])
+                    made += 1
+    return time.perf_counter() - started, made
 
 
 # -- measuring ---------------------------------------------------------------------------------------------------
@@ -317,6 +376,12 @@ def report(results: list[dict[str, Any]]) -> None:
             print(f"{label:<22}" + "".join(f"{r['search']['per_query'][label]:>18.1f}" for r in searched))
         print(f"{'all: median':<22}" + "".join(f"{r['search']['median_ms']:>18.1f}" for r in searched))
         print(f"{'all: p95':<22}" + "".join(f"{r['search']['p95_ms']:>18.1f}" for r in searched))
+        for way in ("split", "cli", "web"):
+            for key in ("unfiltered", "filtered"):
+                name = {"split": "search_filtered", "cli": "CLI search", "web": "web /search"}[way]
+                print(f"{name + ' ' + key[:5] + '.':<22}" + "".join(
+                    f"{r['search'][way][key]['median_ms']:>9.1f} /{r['search'][way][key]['p95_ms']:>6.1f}"
+                    for r in searched) + "   (median / p95 ms)")
         print(f"{'peak RSS MB':<22}" + "".join(f"{r['search_rss']:>18.0f}" for r in searched))
     if len(searched) == 2:
         mid, big = searched[0]["search"], searched[1]["search"]
@@ -361,6 +426,12 @@ def main() -> int:
                 blobs = sum(f.stat().st_size for f in (home / "blobs").rglob("*.gz")) / 1e6
                 print(f"built {n} versions in {took:.0f} s ({n / took:.0f}/s): archive.db {mb:.0f} MB, "
                       f"blobs {blobs:.0f} MB", flush=True)
+        for _, home, n in homes:
+            if n:
+                took, made = fill_fingerprints(home)
+                if made:
+                    print(f"fingerprinted {made} plan texts in {home.name} (what filing stores as it goes; once, on "
+                          f"an archive made before issue 19): {took:.1f} s", flush=True)
         results = []
         for label, home, _ in homes:
             print(f"measuring: {label} ...", file=sys.stderr, flush=True)

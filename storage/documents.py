@@ -165,3 +165,51 @@ class DocumentsMixin(ArchiveBase):
             "f.not_modified, f.version_id FROM fetches f WHERE f.document_id = ? ORDER BY f.fetched_at, f.id",
             [document_id],
         )
+
+    def prior_sightings(self, document_id: int, crawl_id: int, captured_before: str | None = None) -> list[dict[str, Any]]:
+        """What was seen of the document before crawl `crawl_id` (or, with `captured_before`, fetched before that
+        time, for backfilled history), as one row per (source, URL, version): the latest fetch of each, oldest
+        first. Enough for every rule that looks back (the last version each source served, whether it served
+        a version before, the URLs it used) without reading each re-fetch of a long history into memory."""
+        when = "f.fetched_at < ?" if captured_before is not None else "coalesce(f.crawl_id, 0) < ?"
+        rows = self._rows(
+            "SELECT f.id AS fetch_id, f.crawl_id, f.source, f.url, max(f.fetched_at) AS fetched_at, f.status, "
+            "f.not_modified, f.version_id FROM fetches f "
+            f"WHERE f.document_id = ? AND f.version_id IS NOT NULL AND f.crawl_id IS NOT ? AND {when} "
+            "GROUP BY f.source, f.url, f.version_id",
+            [document_id, crawl_id, captured_before if captured_before is not None else crawl_id],
+        )
+        rows.sort(key=lambda r: (r["fetched_at"] or "", r["fetch_id"]))
+        return rows
+
+    def seen_elsewhere_in_crawl(self, document_id: int, crawl_id: int, source: str, url: str) -> bool:
+        """Whether this crawl saw the document at another URL of `source` (one indexed EXISTS)."""
+        return bool(self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM fetches WHERE document_id = ? AND crawl_id IS ? AND source = ? AND url <> ?)",
+            [document_id, crawl_id, source, url],
+        ).fetchone()[0])
+
+    def text_fingerprint(self, text_sha256: str, method: str) -> bytes | None:
+        """The stored fingerprint of a text, if one was made by `method` (what made it: a changed method's are
+        made again)."""
+        row = self.db.execute("SELECT shingles FROM text_fingerprints WHERE text_sha256 = ? AND method = ?",
+                              [text_sha256, method]).fetchone()
+        return row[0] if row else None
+
+    def save_text_fingerprint(self, text_sha256: str, method: str, shingles: bytes) -> None:
+        if self.readonly:
+            return
+        self.db.execute("INSERT OR REPLACE INTO text_fingerprints (text_sha256, method, shingles) VALUES (?, ?, ?)",
+                        [text_sha256, method, shingles])
+
+    def plan_candidates(self, footprint: str | None, crawl_id: int | None, source: str, url: str) -> list[dict[str, Any]]:
+        """The plans of a footprint (every plan without one) a new plan text may be a version of, in one query: id,
+        generation, the current version's text and whether this crawl saw the plan at another URL of `source` (one
+        indexed EXISTS each)."""
+        return self._rows(
+            "SELECT d.id, d.generation, v.text_sha256 AS current_text_sha256, EXISTS (SELECT 1 FROM fetches f "
+            "WHERE f.document_id = d.id AND f.crawl_id IS :crawl AND f.source = :source AND f.url <> :url) "
+            "AS seen_elsewhere FROM documents d LEFT JOIN versions v ON v.id = d.current_version_id "
+            "WHERE d.kind = 'plan'" + (" AND d.footprint = :footprint" if footprint else "") + " ORDER BY d.id",
+            {"footprint": footprint, "crawl": crawl_id, "source": source, "url": url},
+        )

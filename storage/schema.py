@@ -374,6 +374,26 @@ def _m008_structure(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m011_fingerprints_and_indexes(db: sqlite_utils.Database) -> None:
+    """Issue 19: each text's fingerprint for filing (`text_fingerprints`, computed by tracker.meaning.identity
+    and stored on first use, with the method that made it), "seen in this crawl" by index
+    (`fetches(document_id, crawl_id)`), a footprint's plans by index, and versions by date for search's date
+    filters."""
+    _run(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS text_fingerprints (
+            text_sha256 TEXT PRIMARY KEY REFERENCES texts(sha256),
+            method TEXT NOT NULL,
+            shingles BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS fetches_document_crawl ON fetches(document_id, crawl_id);
+        CREATE INDEX IF NOT EXISTS versions_first_seen ON versions(first_seen_at);
+        CREATE INDEX IF NOT EXISTS documents_footprint_kind ON documents(footprint, kind);
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_archive,
     _m002_alerts,
@@ -385,6 +405,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m008_structure,
     _m009_backfill_answers,
     _m010_subscribers_apart,
+    _m011_fingerprints_and_indexes,
 ]
 
 

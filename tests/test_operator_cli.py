@@ -115,8 +115,9 @@ def test_subscribe_without_smtp_says_its_error_once(tmp_path: Path) -> None:
 def test_startup_warnings(tmp_path: Path) -> None:
     from tracker.daemon.checks import smtp_problem, startup_warnings
 
-    said = startup_warnings(None, environ={})
+    said = startup_warnings(None, environ={"STP_TRACKER_TESSERACT": str(tmp_path / "no-such-tesseract")})
     assert any("STP_TRACKER_CONTACT is not set" in s for s in said)
+    assert any(s.startswith("optional tools not installed: tesseract (reading scanned PDFs") for s in said)
     assert not any("STP_TRACKER_CONTACT" in s for s in startup_warnings(None, environ={
         "STP_TRACKER_CONTACT": "mailto:ops@example.org"}))
     import socket

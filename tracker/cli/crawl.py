@@ -68,4 +68,9 @@ def crawl(
                           highlight=False)
     finally:
         lock.release()
+    written = [r.error for r in result.crawl.sources.values() if getattr(r, "cause", None) == "archive"]
+    if written:
+        # What could be written is recorded (fetches are written in batches, then one by one when a batch fails);
+        # a disk that refused the rest ends the command with one line, as any other disk error does.
+        fail(f"cannot write the archive in {get_home()}: {written[0]}", 2)
     raise typer.Exit(exit_code(len(result.crawl.sources), result.crawl.reachable))

@@ -13,8 +13,11 @@ from tracker.daemon.logs import note
 
 CONTACT_ENV = "STP_TRACKER_CONTACT"
 SMTP_CHECK_SECONDS = 5.0
-# Commands the operator's recipes use that the daemon itself does not need: (command, what it is for).
-OPTIONAL_TOOLS = (("sqlite3", "backups while it runs: sqlite3 archive.db \".backup FILE\" (README)"),)
+# Commands the daemon does without, with less: (variable naming another path, command, what it is for).
+OPTIONAL_TOOLS = (
+    ("STP_TRACKER_TESSERACT", "tesseract", "reading scanned PDFs: apt-get install tesseract-ocr"),
+    (None, "sqlite3", "backups while it runs: sqlite3 archive.db \".backup FILE\" (README)"),
+)
 
 
 def startup_warnings(alert_settings: Any = None, *, environ: dict[str, str] | None = None) -> list[str]:
@@ -25,7 +28,8 @@ def startup_warnings(alert_settings: Any = None, *, environ: dict[str, str] | No
     if not (env.get(CONTACT_ENV) or "").strip():
         said.append(f"{CONTACT_ENV} is not set: the User-Agent says 'no contact configured', and webmasters cannot "
                     f"reach you; set it to an address or URL (Environment= in the systemd unit)")
-    missing = [f"{tool} ({why})" for tool, why in OPTIONAL_TOOLS if shutil.which(tool) is None]
+    missing = [f"{tool} ({why})" for variable, tool, why in OPTIONAL_TOOLS
+               if shutil.which((env.get(variable) if variable else None) or tool) is None]
     if missing:
         said.append("optional tools not installed: " + "; ".join(missing))
     for message in said:

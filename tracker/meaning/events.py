@@ -126,13 +126,11 @@ class _Decider:
         return self.events
 
     def prior_sightings(self, document_id: int) -> list[dict]:
-        """What was seen of the document before this crawl, oldest first. For history backfilled after live
-        crawls, "before" is capture time: a later live sighting is not the past of a 2016 capture."""
-        seen = [s for s in self.archive.sightings_of(document_id)
-                if s["version_id"] is not None and s["crawl_id"] != self.crawl_id]
-        if self.historical:
-            return [s for s in seen if s["fetched_at"] < self.captures_from]
-        return [s for s in seen if (s["crawl_id"] or 0) < self.crawl_id]
+        """What was seen of the document before this crawl, oldest first (one row per source, URL and version:
+        its latest fetch; not every re-fetch of its history). For history backfilled after live crawls,
+        "before" is capture time: a later live sighting is not the past of a 2016 capture."""
+        return self.archive.prior_sightings(document_id, self.crawl_id,
+                                            captured_before=self.captures_from if self.historical else None)
 
     def sighted(self, doc: dict, sightings: list[dict]) -> None:
         meta = dict(doc["meta"])

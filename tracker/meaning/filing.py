@@ -21,16 +21,30 @@ _PART_START = re.compile(r"^\W{0,3}(?:appendix|annex|enclosure|attachment|item|p
 
 
 class Fingerprints:
-    """Fingerprints of known plan texts, computed once per analysis."""
+    """Fingerprints of texts: made once per text and stored with it in the archive (`identity.pack`), kept in
+    memory for one analysis."""
 
     def __init__(self, archive: Archive):
         self.archive = archive
         self.cache: dict[str, frozenset[int]] = {}
+        self.words: dict[str, str] = {}
 
     def of(self, text_sha: str, text: str | None = None) -> frozenset[int]:
         if text_sha not in self.cache:
-            self.cache[text_sha] = identity.fingerprint(text if text is not None else self.archive.text(text_sha) or "")
+            stored = self.archive.text_fingerprint(text_sha, identity.METHOD)
+            if stored is not None:
+                self.cache[text_sha] = identity.unpack(stored)
+            else:
+                made = identity.fingerprint(text if text is not None else self.archive.text(text_sha) or "")
+                self.archive.save_text_fingerprint(text_sha, identity.METHOD, identity.pack(made))
+                self.cache[text_sha] = made
         return self.cache[text_sha]
+
+    def words_of(self, text_sha: str, text: str | None = None) -> str:
+        """`identity.words_key` of a text, made once per analysis."""
+        if text_sha not in self.words:
+            self.words[text_sha] = identity.words_key(text if text is not None else self.archive.text(text_sha) or "")
+        return self.words[text_sha]
 
 
 def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict], prints: Fingerprints,
@@ -229,20 +243,17 @@ def _find_document(archive: Archive, fetch: dict, text_sha: str, text: str, sour
     mine = prints.of(text_sha, text)
     footprint = verdict.footprint or source.get("footprint")
     best, best_score = None, 0.0
-    for candidate in archive.documents(kind="plan", footprint=footprint):
+    for candidate in archive.plan_candidates(footprint, fetch["crawl_id"], fetch["source"], fetch["url"]):
         if verdict.generation not in (None, "unknown") and candidate["generation"] not in (None, "unknown", verdict.generation):
             continue  # a successor plan is a new document, never a revision of its predecessor
-        current = candidate["current_version_id"]
-        version = archive.version(current) if current else None
-        if not version:
+        if not candidate["current_text_sha256"]:
             continue
-        if identity.words_key(archive.text(version["text_sha256"]) or "") == identity.words_key(text):
+        if prints.words_of(candidate["current_text_sha256"]) == prints.words_of(text_sha, text):
             log.info("%s is another rendition of document %s (the same words)", fetch["url"], candidate["id"])
             return candidate["id"]  # a DOCX or "accessible version" beside the PDF, another producer's PDF
-        if any(s["crawl_id"] == fetch["crawl_id"] and s["source"] == fetch["source"] and s["url"] != fetch["url"]
-               for s in archive.sightings_of(candidate["id"])):
+        if candidate["seen_elsewhere"]:
             continue  # served at another URL of this source in this very crawl: two documents, however alike
-        score = identity.containment(mine, prints.of(version["text_sha256"]))
+        score = identity.containment(mine, prints.of(candidate["current_text_sha256"]))
         if score > best_score:
             best, best_score = candidate["id"], score
     if best is not None and best_score >= identity.SAME_PLAN:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 SHINGLE = 5  # words per shingle: long enough to be specific, short enough to survive edits
 SAMPLE = 4  # keep shingles whose hash is 0 mod SAMPLE: a quarter of them, chosen by content, not position
 FULL_UP_TO = 2_000  # texts with fewer shingles keep all of them
 SAME_PLAN = 0.55  # containment at or above which two texts are versions of one plan
+# Names how `fingerprint` works, stored beside each fingerprint: change it whenever the above or the hashing
+# changes, and the stored fingerprints are made again instead of compared with new ones.
+METHOD = f"blake2b8-shingle{SHINGLE}-sample{SAMPLE}-full{FULL_UP_TO}"
 
 
 def fingerprint(text: str) -> frozenset[int]:
@@ -45,6 +49,25 @@ def containment(a: frozenset[int], b: frozenset[int]) -> float:
         if not a or not b:
             return 0.0
     return len(a & b) / min(len(a), len(b))
+
+
+def pack(prints: frozenset[int]) -> bytes:
+    """A fingerprint as bytes to store (sorted unsigned 64-bit integers, little-endian)."""
+    packed = array("Q", sorted(prints))
+    if packed.itemsize != 8:  # pragma: no cover - every platform we run on has 8-byte "Q"
+        raise RuntimeError("array 'Q' is not 8 bytes here")
+    if array("H", [1]).tobytes() != b"\x01\x00":  # pragma: no cover - big-endian machine
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def unpack(data: bytes) -> frozenset[int]:
+    """The fingerprint `pack` stored."""
+    packed = array("Q")
+    packed.frombytes(data)
+    if array("H", [1]).tobytes() != b"\x01\x00":  # pragma: no cover - big-endian machine
+        packed.byteswap()
+    return frozenset(packed)
 
 
 def words_key(text: str) -> str:
