@@ -308,6 +308,8 @@ def _leaves(node: ast.AST) -> list[ast.AST]:
 def _safe_leaf(node: ast.AST) -> bool:
     if isinstance(node, (ast.Constant, ast.Name, ast.JoinedStr)):  # names hold SQL text checked where it is made
         return True
+    if isinstance(node, ast.IfExp):  # a choice between two pieces of literal SQL ("... AND x = ?" if x else "")
+        return all(_safe_leaf(leaf) for branch in (node.body, node.orelse) for leaf in _leaves(branch))
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join"
             and isinstance(node.func.value, ast.Constant))
 
@@ -320,6 +322,8 @@ def test_sql_text_is_never_built_from_input() -> None:
     assert sql_string_problems('db.execute("SELECT * FROM t WHERE x = \'" + request.q + "\'")', "bad.py")
     assert sql_string_problems('sql += " AND x = " + str(value)', "bad.py")
     assert not sql_string_problems('db.execute(f"UPDATE t SET {assignments} WHERE id = ?", [1])', "ok.py")
+    assert not sql_string_problems('db.execute("SELECT 1" + (" AND x = ?" if x else ""), [1])', "ok.py")
+    assert sql_string_problems('db.execute("SELECT 1" + (" AND x = " + request.q if x else ""))', "bad.py")
     problems = []
     for package in ("storage", "tracker", "alerts", "crawler"):
         for path in sorted((ROOT / package).rglob("*.py")):
