@@ -171,12 +171,16 @@ class DocumentsMixin(ArchiveBase):
         time, for backfilled history), as one row per (source, URL, version): the latest fetch of each, oldest
         first. Enough for every rule that looks back (the last version each source served, whether it served
         a version before, the URLs it used) without reading each re-fetch of a long history into memory."""
-        when = "f.fetched_at < ?" if captured_before is not None else "coalesce(f.crawl_id, 0) < ?"
+        sql = ("SELECT f.id AS fetch_id, f.crawl_id, f.source, f.url, max(f.fetched_at) AS fetched_at, f.status, "
+               "f.not_modified, f.version_id FROM fetches f "
+               "WHERE f.document_id = ? AND f.version_id IS NOT NULL AND f.crawl_id IS NOT ? AND ")
+        if captured_before is not None:
+            sql += "f.fetched_at < ?"
+        else:
+            sql += "coalesce(f.crawl_id, 0) < ?"
+        sql += " GROUP BY f.source, f.url, f.version_id"
         rows = self._rows(
-            "SELECT f.id AS fetch_id, f.crawl_id, f.source, f.url, max(f.fetched_at) AS fetched_at, f.status, "
-            "f.not_modified, f.version_id FROM fetches f "
-            f"WHERE f.document_id = ? AND f.version_id IS NOT NULL AND f.crawl_id IS NOT ? AND {when} "
-            "GROUP BY f.source, f.url, f.version_id",
+            sql,
             [document_id, crawl_id, captured_before if captured_before is not None else crawl_id],
         )
         rows.sort(key=lambda r: (r["fetched_at"] or "", r["fetch_id"]))
@@ -206,10 +210,11 @@ class DocumentsMixin(ArchiveBase):
         """The plans of a footprint (every plan without one) a new plan text may be a version of, in one query: id,
         generation, the current version's text and whether this crawl saw the plan at another URL of `source` (one
         indexed EXISTS each)."""
-        return self._rows(
-            "SELECT d.id, d.generation, v.text_sha256 AS current_text_sha256, EXISTS (SELECT 1 FROM fetches f "
-            "WHERE f.document_id = d.id AND f.crawl_id IS :crawl AND f.source = :source AND f.url <> :url) "
-            "AS seen_elsewhere FROM documents d LEFT JOIN versions v ON v.id = d.current_version_id "
-            "WHERE d.kind = 'plan'" + (" AND d.footprint = :footprint" if footprint else "") + " ORDER BY d.id",
-            {"footprint": footprint, "crawl": crawl_id, "source": source, "url": url},
-        )
+        sql = ("SELECT d.id, d.generation, v.text_sha256 AS current_text_sha256, EXISTS (SELECT 1 FROM fetches f "
+               "WHERE f.document_id = d.id AND f.crawl_id IS :crawl AND f.source = :source AND f.url <> :url) "
+               "AS seen_elsewhere FROM documents d LEFT JOIN versions v ON v.id = d.current_version_id "
+               "WHERE d.kind = 'plan'")
+        if footprint:
+            sql += " AND d.footprint = :footprint"
+        sql += " ORDER BY d.id"
+        return self._rows(sql, {"footprint": footprint, "crawl": crawl_id, "source": source, "url": url})

@@ -11,6 +11,22 @@ from .cleantext import clean_line
 from .models import KEPT_HEADERS, Fetch, KnownUrl
 
 
+# The row for `urls` after a fetch, by what the fetch was: a new body (the validators change), a 304 (seen again),
+# or a failure or empty answer (the conditional-request validators of the last good body stay).
+_URL_UPSERT = (
+    "INSERT INTO urls (source, url, kind, first_seen_at, last_seen_at, last_fetch_id, last_status, etag, "
+    "last_modified, blob_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, url) DO UPDATE SET "
+)
+_URL_UPSERTS = {
+    "body": _URL_UPSERT + "last_seen_at = excluded.last_seen_at, last_fetch_id = excluded.last_fetch_id, "
+            "last_status = excluded.last_status, etag = excluded.etag, last_modified = excluded.last_modified, "
+            "blob_sha256 = excluded.blob_sha256, kind = excluded.kind",
+    "304": _URL_UPSERT + "last_seen_at = excluded.last_seen_at, last_fetch_id = excluded.last_fetch_id, "
+           "last_status = 304",
+    "other": _URL_UPSERT + "last_fetch_id = excluded.last_fetch_id, last_status = excluded.last_status",
+}
+
+
 class FetchesMixin(ArchiveBase):
     """The `Archive` methods for this table family; see `storage.archive.Archive`."""
 
@@ -35,23 +51,6 @@ class FetchesMixin(ArchiveBase):
                 prepared.append((fetch, None, None))
         with self.db.atomic():
             return [self._write_fetch(fetch, blob_sha, size) for fetch, blob_sha, size in prepared]
-
-    # The row for `urls` after a fetch, by what the fetch was: a new body (the validators change), a 304 (seen
-    # again), or a failure or empty answer (the conditional-request validators of the last good body stay).
-    # Three complete statements (no SQL assembled at run time): how a URL's row changes with what it answered.
-    _URL_INSERT = (
-        "INSERT INTO urls (source, url, kind, first_seen_at, last_seen_at, last_fetch_id, last_status, etag, "
-        "last_modified, blob_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, url) DO UPDATE SET "
-    )
-    _URL_AFTER_BODY = (
-        _URL_INSERT + "last_seen_at = excluded.last_seen_at, last_fetch_id = excluded.last_fetch_id, "
-        "last_status = excluded.last_status, etag = excluded.etag, last_modified = excluded.last_modified, "
-        "blob_sha256 = excluded.blob_sha256, kind = excluded.kind"
-    )
-    _URL_AFTER_304 = (
-        _URL_INSERT + "last_seen_at = excluded.last_seen_at, last_fetch_id = excluded.last_fetch_id, last_status = 304"
-    )
-    _URL_AFTER_OTHER = _URL_INSERT + "last_fetch_id = excluded.last_fetch_id, last_status = excluded.last_status"
 
     def _write_fetch(self, fetch: Fetch, blob_sha: str | None, body_size: int | None) -> int:
         """The rows of one fetch (inside the caller's transaction): 2 or 3 statements."""
@@ -80,13 +79,9 @@ class FetchesMixin(ArchiveBase):
         )
         fetch_id, blob_sha = cursor.fetchall()[0]
         served = blob_sha is not None and fetch.status is not None and (200 <= fetch.status < 300 or fetch.not_modified)
+        case = "304" if fetch.not_modified else "body" if served else "other"
         # A URL seen for the first time takes the validators only from a good body (a 304 of an unknown URL has none).
-        if fetch.not_modified:
-            sql = self._URL_AFTER_304
-        elif served:
-            sql = self._URL_AFTER_BODY
-        else:
-            sql = self._URL_AFTER_OTHER
+        sql = _URL_UPSERTS[case]
         self.db.execute(
             sql,
             [fetch.source, fetch.url, fetch.kind, now, now, fetch_id, fetch.status,

@@ -134,13 +134,13 @@ class SearchMixin(ArchiveBase):
         date_where = " AND ".join(c for c in clauses if c.startswith("v."))
         doc_share = date_share = 1.0
         if doc_where:
-            counts = self._one(f"SELECT count(*) AS n, (SELECT count(*) FROM documents) AS total FROM documents d "
-                               f"WHERE {doc_where}", doc_filters)
+            counts = self._one("SELECT count(*) AS n, (SELECT count(*) FROM documents) AS total FROM documents d "
+                               "WHERE " + doc_where, doc_filters)
             doc_share = counts["n"] / max(1, counts["total"])
         if date_where:
             dates = {k: v for k, v in filter_params.items() if k.startswith("seen_")}
-            counts = self._one(f"SELECT count(*) AS n, (SELECT max(id) FROM versions) AS total FROM versions v "
-                               f"WHERE {date_where}", dates)
+            counts = self._one("SELECT count(*) AS n, (SELECT max(id) FROM versions) AS total FROM versions v "
+                               "WHERE " + date_where, dates)
             date_share = counts["n"] / max(1, counts["total"] or 0)
         candidates: list[int] = []
         if min(doc_share, date_share) <= self._FEW:
@@ -149,7 +149,7 @@ class SearchMixin(ArchiveBase):
             first = ("documents d CROSS JOIN versions v ON v.document_id = d.id" if doc_share <= date_share else
                      "versions v CROSS JOIN documents d ON d.id = v.document_id")
             allowed = {r["rowid"] for r in self._rows(
-                f"SELECT t.rowid FROM {first} CROSS JOIN texts t ON t.sha256 = v.text_sha256 WHERE {where}",
+                "SELECT t.rowid FROM " + first + " CROSS JOIN texts t ON t.sha256 = v.text_sha256 WHERE " + where,
                 filter_params)}
             if allowed:
                 # A cursor, read only as far as needed: FTS5 walks the matches newest first without scoring them.
@@ -176,7 +176,7 @@ class SearchMixin(ArchiveBase):
                 ok = {r["rowid"] for r in self._rows(
                     "SELECT DISTINCT t.rowid FROM texts t JOIN versions v ON v.text_sha256 = t.sha256 "
                     "JOIN documents d ON d.id = v.document_id "
-                    f"WHERE t.rowid IN (SELECT value FROM json_each(:ids)) AND {where}",
+                    "WHERE t.rowid IN (SELECT value FROM json_each(:ids)) AND " + where,
                     {**filter_params, "ids": json.dumps(chunk)})}
                 candidates += [rowid for rowid in chunk if rowid in ok][: wanted - len(candidates)]
         if not candidates:
@@ -191,7 +191,7 @@ class SearchMixin(ArchiveBase):
             "SELECT v.id AS version_id, v.document_id, t.rowid AS text_rowid, d.title, d.kind, d.footprint, "
             "d.generation, v.first_seen_at, v.last_seen_at, r.rank AS rank "
             "FROM ranked r CROSS JOIN texts t ON t.rowid = r.rowid CROSS JOIN versions v ON v.text_sha256 = t.sha256 "
-            f"CROSS JOIN documents d ON d.id = v.document_id WHERE {where} ORDER BY r.rank, v.id "
+            "CROSS JOIN documents d ON d.id = v.document_id WHERE " + where + " ORDER BY r.rank, v.id "
             "LIMIT :limit OFFSET :offset",
             {**params, "ranked": json.dumps([[rowid, rank] for rank, rowid in scored])},
         )
