@@ -29,14 +29,11 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     return None
 
 
-class ArchiveBase:
-    """The state and helpers the table-family mixins of `Archive` use (all SQL stays in `storage/`)."""
+class RowsBase:
+    """Rows as dicts and atomic transactions over one sqlite-utils database: what the archive and the outbox
+    (subscribers.db) both need."""
 
-    home: Path
-    db_path: Path
     db: sqlite_utils.Database
-    blobs: BlobStore
-    readonly: bool
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -52,6 +49,16 @@ class ArchiveBase:
     def _one(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
+
+
+class ArchiveBase(RowsBase):
+    """The state and helpers the table-family mixins of `Archive` use (all SQL stays in `storage/`)."""
+
+    home: Path
+    db_path: Path
+    db: sqlite_utils.Database
+    blobs: BlobStore
+    readonly: bool
 
     def _insert(self, table: str, record: dict[str, Any]) -> int:
         # One plain INSERT. Table and column names come from this module's own literals, never from input;

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ._base import RowsBase
 
 if TYPE_CHECKING:  # sqlite-utils costs ~70 ms to import: loaded when a file is opened (`stp-tracker --help` opens none)
     import sqlite_utils
@@ -97,7 +98,9 @@ def open_subscribers_db(path: Path, readonly: bool = False) -> sqlite_utils.Data
     is, or an empty in-memory one when there is no file yet."""
     import sqlite_utils
 
-    from .archive import _ImmediateConnection  # archive imports the schema, which imports this module
+    from .archive import (
+        _ImmediateConnection,  # archive imports the schema, which imports this module
+    )
 
     if readonly:
         if path.exists():
@@ -187,27 +190,12 @@ def subscribers_db(archive: Archive) -> sqlite_utils.Database:
     return db
 
 
-class Outbox:
+class Outbox(RowsBase):
     """Subscriptions and the (event, subscription) deliveries owed to them: subscribers.db beside an archive."""
 
     def __init__(self, archive: Archive):
         self.archive = archive
         self.db = subscribers_db(archive)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group several outbox writes (subscribers.db) so that a crash keeps all of them or none."""
-        with self.db.atomic():
-            yield
-
-    def _rows(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.db.execute(sql, params)
-        columns = [c[0] for c in cursor.description]
-        return [dict(zip(columns, row)) for row in cursor.fetchall()]
-
-    def _one(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
-        rows = self._rows(sql, params)
-        return rows[0] if rows else None
 
     # -- subscriptions ----------------------------------------------------------------------------
 
