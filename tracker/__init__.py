@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from tracker._lazy import lazy_exports
 
 # Public name -> the module that defines it. Imported on first use, so that `stp-tracker --help` does not pay
 # for Scrapy, PDFium or the extraction pool; `__all__` is the surface other packages may use.
@@ -20,18 +19,4 @@ _EXPORTS = {
     "settings_table": "tracker.config",
     "shared_pool": "tracker.workers",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from tracker._lazy import lazy_exports
 
 # Public name -> the module that defines it. Imported on first use, so that `stp-tracker status` reads the
 # archive without importing the service (and through it the analysis, the meaning core and the crawler).
@@ -23,18 +22,4 @@ _EXPORTS = {
     "run_daemon": "tracker.daemon.service",
     "run_on_reactor": "tracker.daemon.service",
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
