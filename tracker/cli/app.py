@@ -21,9 +21,10 @@ from tracker.cli import (
     steps,
     webarchives,
 )
-from tracker.cli.common import _state, fail_plainly, get_home, plain_help_text
+from tracker.cli.common import _state, fail_plainly, get_home, light_option_values, plain_help_text
 
 plain_help_text()  # brackets in help stay as written; option values named in words
+light_option_values()  # no Pydantic for plain str and Path options (start-up)
 app = typer.Typer(
     name="stp-tracker",
     help="Watch NHS England's plans (STPs, five-year plans, Joint Forward Plans): archive every version, say what changed.",

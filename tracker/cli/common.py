@@ -272,6 +272,26 @@ def plain_help_text() -> None:
     """--help prints help as written: `[preserve]` and `[crawl.scrapy]` stay (typer renders help as rich markup,
     which drops any `[word]` as an unknown tag), and values are named in words, not Python types."""
     import typer.core
+
+    # typer.rich_utils (rich's Markdown, markdown-it, pygments: ~40 ms) is imported only when help is rendered, so
+    # the patch waits for the first help page: a command that runs pays nothing for it.
+    for cls in (typer.core.TyperCommand, typer.core.TyperGroup):
+        if not getattr(cls.format_help, "as_written", False):
+            cls.format_help = _help_as_written(cls.format_help)  # type: ignore[method-assign]
+    typer.core.TyperOption.display_type_rich = _type_in_words  # type: ignore[method-assign]
+    typer.core.TyperArgument.display_type_rich = _type_in_words  # type: ignore[method-assign]
+
+
+def _help_as_written(format_help: Any) -> Any:
+    def format_help_as_written(self: Any, ctx: Any, formatter: Any) -> Any:
+        _escape_rich_help()
+        return format_help(self, ctx, formatter)
+
+    format_help_as_written.as_written = True  # type: ignore[attr-defined]
+    return format_help_as_written
+
+
+def _escape_rich_help() -> None:
     import typer.rich_utils
 
     make = typer.rich_utils._make_rich_text
@@ -285,8 +305,6 @@ def plain_help_text() -> None:
 
     as_written.as_written = True  # type: ignore[attr-defined]
     typer.rich_utils._make_rich_text = as_written
-    typer.core.TyperOption.display_type_rich = _type_in_words  # type: ignore[method-assign]
-    typer.core.TyperArgument.display_type_rich = _type_in_words  # type: ignore[method-assign]
 
 
 class HeldLogs(logging.Handler):
@@ -320,3 +338,49 @@ class HeldLogs(logging.Handler):
             text = record.getMessage()
             if not any(message and message in text for message in self.reported):
                 self.logger.handle(record)
+
+
+def light_option_values() -> None:
+    """Plain `str` and `Path` option values are converted without Pydantic, and no option left unset builds a
+    converter at all: Typer 0.29 coerces every value through a Pydantic TypeAdapter, and importing Pydantic is
+    ~90 ms of every command's start-up (`status` is run by hand and by monitoring). Every other type, and a value
+    of any type once given, goes through Typer's own converter exactly as before; a Typer without these internals
+    keeps its own coercion (correct, only slower)."""
+    try:
+        from dataclasses import dataclass, field
+
+        from typer import core
+        from typer._coercion import RuntimeParam, build_runtime_param
+        from typer._param_types import coerce_cli_path, routes_to_path
+    except ImportError:
+        return
+    original = getattr(core._TyperParameter, "get_runtime_param", None)
+    if original is None or getattr(original, "light", False):
+        return
+
+    @dataclass(frozen=True)
+    class LightParam(RuntimeParam):  # type: ignore[misc]
+        descriptor: Any = None
+        typer_param: list[Any] = field(default_factory=list)
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            info, annotation = self.parameter_info, self.annotation
+            if getattr(info, "parser", None) is None:
+                if annotation is str and isinstance(value, str):
+                    return value
+                if annotation is Path and routes_to_path(annotation, info) and isinstance(value, (str, Path)):
+                    # Typer's own path checks (exists, file_okay, readable...), given a Path so it needs no adapter
+                    return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+            if not self.typer_param:
+                self.typer_param.append(build_runtime_param(self.descriptor))
+            return self.typer_param[0]._coerce_value(value, param=param, ctx=ctx)
+
+    def get_runtime_param(self: Any) -> Any:
+        desc = self.type_descriptor
+        if self._runtime_param is None and desc.file_annotation is None:
+            self._runtime_param = LightParam(parameter_info=desc.parameter_info, annotation=desc.annotation,
+                                             descriptor=desc)
+        return original(self)
+
+    get_runtime_param.light = True  # type: ignore[attr-defined]
+    core._TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]
