@@ -87,13 +87,26 @@ def test_listings_fit_80_columns(many: Path) -> None:
     assert lines[0].index("kind") - lines[0].index("name") >= 30  # a long name wraps once, never word by word
 
 
-def test_events_fit_80_columns(tmp_path: Path) -> None:
+def test_events_documents_and_history_fit_80_columns(tmp_path: Path) -> None:
     home = tmp_path / "demo"
     assert cli("demo", "--home", str(home)).returncode == 0
     events = cli("--home", str(home), "events")
     lines = fits(events.stdout)
     count = len(json.loads(cli("--home", str(home), "events", "--json").stdout))
     assert count and len(lines) <= 6 * count + 2, events.stdout  # was 10 lines an event
+
+    documents = json.loads(cli("--home", str(home), "documents", "--json").stdout)
+    listing = fits(cli("--home", str(home), "documents").stdout)
+    assert documents and len(listing) <= 4 * len(documents) + 2, "\n".join(listing)
+    ids = {line.split()[0] for line in listing[2:] if line.split() and line.split()[0].isdigit()}
+    assert ids == {str(d["id"]) for d in documents}  # one row per document, each starting with its id
+    plan = max(documents, key=lambda d: d["versions"])
+    history = cli("--home", str(home), "history", str(plan["id"]))
+    assert history.returncode == 0, history.stderr
+    shown = fits(history.stdout)
+    versions = json.loads(cli("--home", str(home), "history", str(plan["id"]), "--json").stdout)
+    assert all(any(line.split()[:1] == [str(v["version_id"])] for line in shown) for v in versions), history.stdout
+    assert len(json.loads(cli("--home", str(home), "documents", "--json").stdout)) == len(documents)
 
 
 def test_help_keeps_brackets_and_names_values_in_words() -> None:

@@ -9,7 +9,6 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from storage import Archive
 from storage import DOCUMENT_KINDS, EVENT_KINDS, GENERATIONS
@@ -40,11 +39,20 @@ def documents(
             for r in rows
         ])
         return
-    table = Table("id", "kind", "footprint", "generation", "versions", "status", "title", "url")
+    from tracker.cli.common import fitted_table, table_console
+
+    console = table_console()
+    # The width the terminal has (COLUMNS): title and URL share what the short columns leave; at 80 columns the
+    # generation and status go first, then kind and the version count (all in --json, and in `history`).
+    table = fitted_table(console, columns=[
+        ("id", {"justify": "right"}), ("kind", {}), ("footprint", {}), ("generation", {}),
+        ("versions", {"justify": "right"}), ("status", {}), ("title", {"ratio": 2, "min_width": 20}),
+        ("url", {"ratio": 3, "min_width": 28}),
+    ], drop_first=["generation", "status", "versions", "kind"])
     for r in rows:
         table.add_row(str(r["id"]), r["kind"], r["footprint"] or "", r["generation"] or "", str(r["version_count"]),
                       r["status"], (r["title"] or "")[:60], r["url"] or "")
-    out.print(table)
+    console.print(table)
     err.print(f"{len(rows)} documents")
 
 
@@ -81,19 +89,40 @@ def history(
     out.print(f"[bold]{escape(doc['title'] or '')}[/bold]  (document {doc['id']}, {doc['kind']}, "
               f"{doc['footprint'] or 'no footprint'}, {doc['generation'] or 'generation unknown'}, {doc['status']})",
               markup=True, highlight=False)
-    table = Table("version", "first seen", "last seen", "chars", "urls")
+    from tracker.cli.common import fitted_table, table_console
+
+    console = table_console()
+    table = fitted_table(console, columns=[
+        ("version", {"justify": "right"}), ("first seen", {"no_wrap": True}), ("last seen", {"no_wrap": True}),
+        ("chars", {"justify": "right"}), ("urls", {"ratio": 1, "min_width": 28}),
+    ], drop_first=["chars", "last seen"])
     for v in versions:
         captures = [f"independent copy: {p['capture_url']}" for p in v["preservations"] if p["capture_url"]]
-        table.add_row(str(v["id"]), v["first_seen_at"], v["last_seen_at"], str(v["text_length"]),
+        table.add_row(str(v["id"]), _when(v["first_seen_at"]), _when(v["last_seen_at"]), str(v["text_length"]),
                       "\n".join([*v["urls"], *captures]))
-    out.print(table)
+    console.print(table)
     if urls:
-        where = Table("source", "official", "url", "first seen", "last seen")
+        where = fitted_table(console, columns=[
+            ("source", {"ratio": 1, "min_width": 12}), ("official", {}), ("url", {"ratio": 2, "min_width": 28}),
+            ("first seen", {"no_wrap": True}), ("last seen", {"no_wrap": True}),
+        ], drop_first=["official", "last seen"])
         for u in urls:
-            where.add_row(u["source"], "yes" if u["official"] else "no", u["url"], u["first_seen_at"], u["last_seen_at"])
-        out.print(where)
-    for e in events:
-        out.print(f"{e.detected_at}  {e.kind:<10} {e.summary}", markup=False, highlight=False)
+            where.add_row(u["source"], "yes" if u["official"] else "no", u["url"], _when(u["first_seen_at"]),
+                          _when(u["last_seen_at"]))
+        console.print(where)
+    if events:
+        said = fitted_table(console, columns=[
+            ("event", {"justify": "right"}), ("when", {"no_wrap": True}), ("kind", {}),
+            ("summary", {"ratio": 1, "min_width": 40}),
+        ], drop_first=["event"])
+        for e in events:
+            said.add_row(str(e.id), _when(e.detected_at), e.kind, e.summary)
+        console.print(said)
+
+
+def _when(stamp: str | None) -> str:
+    """An archive time as a reader scans it: `2026-11-30 14:05` (the seconds and zone are in --json)."""
+    return (stamp or "").replace("T", " ")[:16]
 
 
 @app.command()
