@@ -225,3 +225,25 @@ def test_a_structured_version_reads_with_its_tables_and_tables_diff_cell_by_cell
     tables = diff[diff.index("Tables, cell by cell"):diff.index('<p class="views">')]
     assert "<del>608</del> <ins>558</ins>" in tables and "<del>1,058</del> <ins>1,008</ins>" in tables
     assert "<del>500</del>" not in tables  # an unchanged cell is shown as it is
+
+
+def test_the_terminal_diff_lists_changed_cells_by_row_and_column(built: Built) -> None:
+    from storage import Archive
+
+    changed = [row[:] for row in BEDS_TABLE]
+    changed[1][2], changed[3][2] = "558", "1,008"
+    blocks = lambda rows: [{"type": "table", "page": 1, "header_rows": 1, "rows": rows}]  # noqa: E731
+    flat = lambda rows: " ".join(" ".join(r) for r in rows)  # noqa: E731
+    with Archive(built.home) as archive:
+        crawl = archive.start_crawl(["syb-icb"])
+        doc = archive.create_document(title="Bed plan", kind="plan", footprint="QF7", generation="2016-stp",
+                                      draft=False, seen_at="2018-01-01T00:00:00+00:00", source="syb-icb")
+        one = _structured_version(archive, doc, crawl, "2018-01-01T00:00:00+00:00", flat(BEDS_TABLE), blocks(BEDS_TABLE))
+        two = _structured_version(archive, doc, crawl, "2018-02-01T00:00:00+00:00", flat(changed), blocks(changed))
+    shown = run_cli(built.home, "diff", str(one), str(two), "--color", "never")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert any(line.startswith("what changed (") for line in lines), shown.stdout
+    cell = [line for line in lines if "Northern General Hospital" in line and "608 -> 558" in line]
+    assert cell and "2022" in cell[0], shown.stdout
+    assert any("1,058 -> 1,008" in line for line in lines) and not any("500 ->" in line for line in lines)

@@ -199,6 +199,9 @@ def diff(
         summary = change.summary if not other_document else f"{change.words_added} words added, " \
                                                               f"{change.words_removed} removed"
         console.print(f"version {before} -> {after}: {summary}")
+        if not other_document:
+            for line in change_list(change):
+                console.print(line)
         for line in terminal_diff(change, context=context, colour=console.is_terminal and color != "never"):
             console.print(line)
     else:
@@ -209,6 +212,29 @@ def escape_html(text: str) -> str:
     import html
 
     return html.escape(text)
+
+
+CHANGES_SHOWN = 40  # lines of the changed-figures list before "... and N more" (all of them in --format json)
+
+
+def change_list(change: Any, limit: int = CHANGES_SHOWN) -> list[str]:
+    """What changed, one line each, before the word diff: decisions, services and sites, then every changed figure
+    with its label (a table cell by its row and column: "Northern General Hospital, 2022: 608 -> 558"), largest
+    first as the summary orders them. Tables are read cell by cell here, as on the web's diff page."""
+    items = [f"decision: {d}" for d in change.decisions] + [f"service: {s}" for s in change.services]
+    said = [" ".join(s.lower().split()) for s in change.services]
+
+    def told(f: Any) -> bool:  # "new: Bassetlaw A&E will close overnight from April 2017" already says its date
+        words = [" ".join(str(w).lower().split()) for w in (f.context, f.after or f.before) if w]
+        return len(words) == 2 and any(all(w in line for w in words) for line in said)
+
+    items += [f"figure: {f.describe()}" for f in change.figures if not getattr(f, "stamp", False) and not told(f)]
+    if not items:
+        return []
+    lines = [f"what changed ({len(items)}):"] + [f"  {item}" for item in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"  ... and {len(items) - limit} more: --format json lists them all")
+    return lines + [""]
 
 
 def terminal_diff(change: Any, *, context: int = 1, colour: bool = True) -> list[Any]:
