@@ -219,7 +219,7 @@ CHANGES_SHOWN = 40  # lines of the changed-figures list before "... and N more" 
 
 def change_list(change: Any, limit: int = CHANGES_SHOWN) -> list[str]:
     """What changed, one line each, before the word diff: decisions, services and sites, then every changed figure
-    with its label (a table cell by its row and column: "Northern General Hospital, 2022: 608 -> 558"), largest
+    with its label (a table cell by its column and row: "2022, Northern General Hospital: 608 -> 558"), largest
     first as the summary orders them. Tables are read cell by cell here, as on the web's diff page."""
     items = [f"decision: {d}" for d in change.decisions] + [f"service: {s}" for s in change.services]
     said = [" ".join(s.lower().split()) for s in change.services]
