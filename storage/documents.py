@@ -200,21 +200,50 @@ class DocumentsMixin(ArchiveBase):
                               [text_sha256, method]).fetchone()
         return row[0] if row else None
 
-    def save_text_fingerprint(self, text_sha256: str, method: str, shingles: bytes) -> None:
+    def text_fingerprints(self, text_sha256s: list[str], method: str) -> dict[str, bytes]:
+        """The stored fingerprints of these texts made by `method`, by text, in one query (texts without one are
+        left out)."""
+        if not text_sha256s:
+            return {}
+        rows = self.db.execute("SELECT text_sha256, shingles FROM text_fingerprints "
+                               "WHERE text_sha256 IN (SELECT value FROM json_each(?)) AND method = ?",
+                               [json.dumps(sorted(set(text_sha256s))), method]).fetchall()
+        return {sha: shingles for sha, shingles in rows}
+
+    def text_fingerprint_summaries(self, text_sha256s: list[str], method: str) -> dict[str, dict[str, Any]]:
+        """What is stored beside these texts' fingerprints made by `method`, by text: words, hashes,
+        sampled_hashes, sketch (each None in a row stored before they were); a text with no such fingerprint is
+        left out. One query, without reading the fingerprints themselves."""
+        if not text_sha256s:
+            return {}
+        rows = self._rows("SELECT text_sha256, words, hashes, sampled_hashes, sketch FROM text_fingerprints "
+                          "WHERE text_sha256 IN (SELECT value FROM json_each(?)) AND method = ?",
+                          [json.dumps(sorted(set(text_sha256s))), method])
+        return {row.pop("text_sha256"): row for row in rows}
+
+    def save_text_fingerprint(self, text_sha256: str, method: str, shingles: bytes, *, words: str | None = None,
+                              hashes: int | None = None, sampled_hashes: int | None = None,
+                              sketch: bytes | None = None) -> None:
         if self.readonly:
             return
-        self.db.execute("INSERT OR REPLACE INTO text_fingerprints (text_sha256, method, shingles) VALUES (?, ?, ?)",
-                        [text_sha256, method, shingles])
+        self.db.execute("INSERT OR REPLACE INTO text_fingerprints (text_sha256, method, shingles, words, hashes, "
+                        "sampled_hashes, sketch) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [text_sha256, method, shingles, words, hashes, sampled_hashes, sketch])
 
-    def plan_candidates(self, footprint: str | None, crawl_id: int | None, source: str, url: str) -> list[dict[str, Any]]:
+    def plan_candidates(self, footprint: str | None, crawl_id: int | None, source: str, url: str,
+                        generation: str | None = None) -> list[dict[str, Any]]:
         """The plans of a footprint (every plan without one) a new plan text may be a version of, in one query: id,
         generation, the current version's text and whether this crawl saw the plan at another URL of `source` (one
-        indexed EXISTS each)."""
+        indexed EXISTS each). With `generation`, only plans of that generation or of none known (a successor plan
+        is never a version of its predecessor)."""
         sql = ("SELECT d.id, d.generation, v.text_sha256 AS current_text_sha256, EXISTS (SELECT 1 FROM fetches f "
                "WHERE f.document_id = d.id AND f.crawl_id IS :crawl AND f.source = :source AND f.url <> :url) "
                "AS seen_elsewhere FROM documents d LEFT JOIN versions v ON v.id = d.current_version_id "
                "WHERE d.kind = 'plan'")
         if footprint:
             sql += " AND d.footprint = :footprint"
+        if generation not in (None, "unknown"):
+            sql += " AND (d.generation IS NULL OR d.generation IN ('unknown', :generation))"
         sql += " ORDER BY d.id"
-        return self._rows(sql, {"footprint": footprint, "crawl": crawl_id, "source": source, "url": url})
+        return self._rows(sql, {"footprint": footprint, "crawl": crawl_id, "source": source, "url": url,
+                                "generation": generation})

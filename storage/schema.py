@@ -394,6 +394,32 @@ def _m011_fingerprints_and_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m013_fingerprint_summaries(db: sqlite_utils.Database) -> None:
+    """Issue 19: beside each fingerprint, what rules a candidate plan in or out without reading it or its text: the
+    words key (another rendition of the same words), the number of hashes, how many of them a sample keeps, and a
+    sketch (a fixed 1-in-64 share of the hashes). Rows made before are completed when filing meets them. The table
+    is rebuilt so that these small columns come before the fingerprint: SQLite reads a row's columns in order, and a
+    column after a large BLOB costs a walk along its overflow pages."""
+    _run(
+        db,
+        """
+        CREATE TABLE text_fingerprints_new (
+            text_sha256 TEXT PRIMARY KEY REFERENCES texts(sha256),
+            method TEXT NOT NULL,
+            words TEXT,
+            hashes INTEGER,
+            sampled_hashes INTEGER,
+            sketch BLOB,
+            shingles BLOB NOT NULL
+        );
+        INSERT INTO text_fingerprints_new (text_sha256, method, shingles)
+            SELECT text_sha256, method, shingles FROM text_fingerprints;
+        DROP TABLE text_fingerprints;
+        ALTER TABLE text_fingerprints_new RENAME TO text_fingerprints;
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_archive,
     _m002_alerts,
@@ -406,6 +432,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m009_backfill_answers,
     _m010_subscribers_apart,
     _m011_fingerprints_and_indexes,
+    _m013_fingerprint_summaries,  # _m012 is another branch's: keep the numbers' order when both are in
 ]
 
 

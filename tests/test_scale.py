@@ -6,6 +6,7 @@ are stored with each text; a document's past sightings come one row per source, 
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from storage import Archive, Extraction, Fetch
@@ -112,3 +113,152 @@ def test_prior_sightings_are_one_row_per_source_url_and_version(tmp_path: Path) 
         assert not archive.plan_candidates("QF7", crawls[-1], "ics", "https://example.org/plan-1.pdf")[0]["seen_elsewhere"]
         assert archive.plan_candidates("QE1", crawls[-1], "ics", "x") == []
         assert len(archive.plan_candidates(None, crawls[-1], "ics", "x")) == 1  # no footprint: every plan
+
+
+# -- filing's candidate prefilter: summaries stored beside fingerprints ------------------------------------------
+
+SYB_WORDS = ("care community hospital services patients primary neighbourhood workforce prevention digital urgent "
+             "mental health outcomes access waiting elective discharge estates capital partners carers children "
+             "frailty pathways beds clinics staff quality safety finance deficit efficiency").split()
+JFP_COVER = ("NHS South Yorkshire Integrated Care Board\nJoint Forward Plan 2026/27 - 2030/31\n\nForeword\n"
+             "This is our Joint Forward Plan, prepared under the Health and Care Act 2022 with our partners in the\n"
+             "South Yorkshire Integrated Care Partnership.\n")
+
+
+def _long_plan_lines(seed: int, lines: int = 2000) -> list[str]:
+    """A long plan's body (24,000 words: a sampled fingerprint of ~6,000 hashes, past the sketch's bound)."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(SYB_WORDS) for _ in range(12)) for _ in range(lines)]
+
+
+def _file_text(archive: Archive, crawl: int, url: str, text: str, prints: Fingerprints) -> int:
+    """Record a fetch of `url` whose body extracted to `text`, and file it as analysis does; its document."""
+    from tracker.meaning import classify, file_fetch
+
+    fetch_id = archive.record_fetch(Fetch(url=url, source="syb-icb", crawl_id=crawl, status=200,
+                                          body=text.encode(), headers={"Content-Type": "application/pdf"},
+                                          kind="document"))
+    row = archive.fetch(fetch_id)
+    archive.record_extraction(row["blob_sha256"], Extraction(status="ok", extractor="test", extractor_version="1",
+                                                             text=text))
+    sources = {s["name"]: s for s in archive.sources()}
+    with archive.transaction():
+        file_fetch(archive, row, sources, prints, classify)
+    return archive.fetch(fetch_id)["document_id"]
+
+
+def test_the_sketch_prefilter_finds_a_re_laid_out_plan_at_a_new_url_and_never_reads_an_unrelated_one(
+        tmp_path: Path) -> None:
+    plan_lines, other_lines = _long_plan_lines(1), _long_plan_lines(2)
+    plan = JFP_COVER + "\n".join(plan_lines)
+    other = JFP_COVER.replace("Foreword", "Our plan for the workforce") + "\n".join(other_lines)
+    # The plan again, re-laid out (another line width) with one line in seven rewritten and a section added.
+    rng = random.Random(3)
+    edited = [" ".join(rng.choice(SYB_WORDS) for _ in range(12)) if n % 7 == 3 else line
+              for n, line in enumerate(plan_lines)]
+    words = " ".join(edited).split()
+    relaid = JFP_COVER + "\n".join(" ".join(words[i:i + 17]) for i in range(0, len(words), 17)) + \
+        "\nSection 99\nThe acute bed base will reduce by 120 beds by 2028."
+    with Archive(tmp_path / "home") as archive:
+        archive.upsert_source("syb-icb", footprint="QF7", kind="site", official=True, config={})
+        first = archive.start_crawl(["syb-icb"])
+        prints = Fingerprints(archive)
+        plan_doc = _file_text(archive, first, "https://example.org/plans/jfp.pdf", plan, prints)
+        other_doc = _file_text(archive, first, "https://example.org/plans/workforce.pdf", other, prints)
+        assert plan_doc != other_doc and archive.document(plan_doc)["kind"] == "plan"
+        archive.finish_crawl(first, {})
+
+        relaid_prints, other_sha = identity.fingerprint(relaid), archive.version(
+            archive.document(other_doc)["current_version_id"])["text_sha256"]
+        mine = identity.summarise(relaid, relaid_prints)
+        theirs = Fingerprints(archive).summary(other_sha)
+        assert relaid_prints.sampled and theirs.hashes > 2393  # both long enough for the sketch to decide
+        assert identity.containment(relaid_prints, identity.fingerprint(plan)) >= identity.SAME_PLAN
+        assert identity.containment(relaid_prints, identity.fingerprint(other)) < 0.1
+        assert not identity.may_be_same_plan(mine, theirs)
+
+        read: list[str] = []
+        real = archive.text_fingerprints
+
+        def spy(shas: list[str], method: str) -> dict[str, bytes]:
+            read.extend(shas)
+            return real(shas, method)
+
+        archive.text_fingerprints = spy  # type: ignore[method-assign]
+        second = archive.start_crawl(["syb-icb"])  # a new analysis: nothing in memory from the first
+        moved = _file_text(archive, second, "https://example.org/publications/jfp-2026.pdf", relaid,
+                           Fingerprints(archive))
+        assert moved == plan_doc  # a version of the plan, found at a URL it was never seen at
+        assert len(archive.versions_of(plan_doc)) == 2
+        assert other_sha not in read  # ruled out by its sketch: its fingerprint was never read
+
+
+def test_sketch_prefilter_never_rules_out_a_pair_at_the_threshold() -> None:
+    """Pairs of long fingerprints sharing just over SAME_PLAN of the smaller are always compared; texts too short for
+    the bound are always compared; long unrelated ones are ruled out."""
+    rng = random.Random(5)
+
+    def sample(n: int) -> set[int]:
+        return {rng.getrandbits(62) * identity.SAMPLE for _ in range(n)}  # a sample: every hash 0 mod SAMPLE
+
+    for n in (2400, 3000, 6000):
+        for _ in range(30):
+            a = sample(n)
+            shared = set(rng.sample(sorted(a), int(n * identity.SAME_PLAN) + 1))
+            b = identity.Fingerprint(shared | sample(n // 2))
+            a = identity.Fingerprint(a)
+            assert identity.containment(a, b) >= identity.SAME_PLAN
+            assert identity.may_be_same_plan(identity.summarise("a", a), identity.summarise("b", b))
+    long_a, long_b = identity.Fingerprint(sample(6000)), identity.Fingerprint(sample(6000))
+    assert not identity.may_be_same_plan(identity.summarise("a", long_a), identity.summarise("b", long_b))
+    short_a, short_b = identity.Fingerprint(sample(500)), identity.Fingerprint(sample(500))
+    assert identity.containment(short_a, short_b) == 0.0
+    assert identity.may_be_same_plan(identity.summarise("a", short_a), identity.summarise("b", short_b))
+    # A short full fingerprint against a long sample is compared on the sample's share, as `containment` does.
+    full = identity.Fingerprint({rng.getrandbits(64) for _ in range(1500)})
+    assert not full.sampled and identity.may_be_same_plan(identity.summarise("a", full),
+                                                          identity.summarise("b", long_a))
+
+
+def test_a_fingerprint_stored_before_summaries_is_completed_when_filing_meets_it(tmp_path: Path) -> None:
+    plan = JFP_COVER + "\n".join(_long_plan_lines(7, 300))
+    with Archive(tmp_path / "home") as archive:
+        archive.upsert_source("syb-icb", footprint="QF7", kind="site", official=True, config={})
+        first = archive.start_crawl(["syb-icb"])
+        document = _file_text(archive, first, "https://example.org/plans/jfp.pdf", plan, Fingerprints(archive))
+        text_sha = archive.version(archive.document(document)["current_version_id"])["text_sha256"]
+        made = archive.text_fingerprint(text_sha, identity.METHOD)
+        archive.save_text_fingerprint(text_sha, identity.METHOD, made)  # as migration 11's rows were: no summary
+        assert archive.text_fingerprint_summaries([text_sha], identity.METHOD)[text_sha]["words"] is None
+        archive.finish_crawl(first, {})
+        second = archive.start_crawl(["syb-icb"])
+        # The same words in another rendition (re-wrapped) at a new URL: the same version of the same document.
+        again = _file_text(archive, second, "https://example.org/plans/jfp-accessible.pdf",
+                           plan.replace("\n", " \n "), Fingerprints(archive))
+        assert again == document and len(archive.versions_of(document)) == 1
+        stored = archive.text_fingerprint_summaries([text_sha], identity.METHOD)[text_sha]
+        assert stored["words"] == identity.words_key(plan) and stored["hashes"] == len(identity.unpack(made))
+        assert identity.unpack(stored["sketch"]) == identity.summarise(plan, identity.unpack(made)).sketch
+
+
+def test_migration_13_keeps_the_fingerprints_and_puts_the_summaries_before_them(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from storage.schema import MIGRATIONS
+
+    home = tmp_path / "home"
+    home.mkdir()
+    db = sqlite_utils.Database(home / "archive.db")
+    for number, step in enumerate(MIGRATIONS[:11], start=1):  # an archive as issue 19's first release left it
+        step(db)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.execute("INSERT INTO texts (sha256, text, length) VALUES ('t1', 'some text', 9)")
+    db.execute("INSERT INTO text_fingerprints (text_sha256, method, shingles) VALUES ('t1', 'm', x'0102')")
+    db.conn.commit()
+    db.close()
+    with Archive(home) as archive:
+        columns = [r[1] for r in archive.db.execute("PRAGMA table_info(text_fingerprints)").fetchall()]
+        assert columns == ["text_sha256", "method", "words", "hashes", "sampled_hashes", "sketch", "shingles"]
+        assert archive.text_fingerprint("t1", "m") == b"\x01\x02"
+        assert archive.text_fingerprint_summaries(["t1"], "m") == {
+            "t1": {"words": None, "hashes": None, "sampled_hashes": None, "sketch": None}}

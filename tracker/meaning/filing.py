@@ -21,30 +21,77 @@ _PART_START = re.compile(r"^\W{0,3}(?:appendix|annex|enclosure|attachment|item|p
 
 
 class Fingerprints:
-    """Fingerprints of texts: made once per text and stored with it in the archive (`identity.pack`), kept in
-    memory for one analysis."""
+    """Fingerprints of texts and their summaries (`identity.Summary`): made once per text and stored with it in
+    the archive (`identity.pack`), kept in memory for one analysis."""
 
     def __init__(self, archive: Archive):
         self.archive = archive
-        self.cache: dict[str, frozenset[int]] = {}
+        self.cache: dict[str, identity.Fingerprint] = {}
+        self.summaries: dict[str, identity.Summary] = {}
         self.words: dict[str, str] = {}
 
-    def of(self, text_sha: str, text: str | None = None) -> frozenset[int]:
+    def of(self, text_sha: str, text: str | None = None) -> identity.Fingerprint:
         if text_sha not in self.cache:
             stored = self.archive.text_fingerprint(text_sha, identity.METHOD)
             if stored is not None:
                 self.cache[text_sha] = identity.unpack(stored)
             else:
-                made = identity.fingerprint(text if text is not None else self.archive.text(text_sha) or "")
-                self.archive.save_text_fingerprint(text_sha, identity.METHOD, identity.pack(made))
+                text = text if text is not None else self.archive.text(text_sha) or ""
+                made = identity.fingerprint(text)
                 self.cache[text_sha] = made
+                self._save(text_sha, made, identity.summarise(text, made))
         return self.cache[text_sha]
 
+    def load(self, text_shas: list[str]) -> None:
+        """Read the stored fingerprints of several texts not yet in this analysis, in one query."""
+        missing = [sha for sha in dict.fromkeys(text_shas) if sha not in self.cache]
+        for sha, stored in self.archive.text_fingerprints(missing, identity.METHOD).items():
+            self.cache[sha] = identity.unpack(stored)
+
+    def summary(self, text_sha: str, text: str | None = None) -> identity.Summary:
+        """The summary of a text: from this analysis, else from the archive, else made (reading the text once) and
+        stored, completing a fingerprint stored before summaries were."""
+        if text_sha not in self.summaries:
+            self.summaries_of([text_sha], {text_sha: text} if text is not None else None)
+        return self.summaries[text_sha]
+
+    def summaries_of(self, text_shas: list[str], texts: dict[str, str] | None = None) -> list[identity.Summary]:
+        """The summaries of several texts, those not yet in this analysis read in one query."""
+        missing = [sha for sha in dict.fromkeys(text_shas) if sha not in self.summaries]
+        stored = self.archive.text_fingerprint_summaries(missing, identity.METHOD) if missing else {}
+        for sha in missing:
+            row = stored.get(sha)
+            if row and None not in (row["words"], row["hashes"], row["sampled_hashes"], row["sketch"]):
+                self.summaries[sha] = identity.Summary(words=row["words"], hashes=row["hashes"],
+                                                       sampled_hashes=row["sampled_hashes"],
+                                                       sketch=identity.unpack(row["sketch"]))
+                continue
+            text = (texts or {}).get(sha)
+            text = text if text is not None else self.archive.text(sha) or ""
+            prints = self.of(sha, text)  # a fingerprint made now is stored with its summary
+            if sha not in self.summaries:  # one stored before summaries were: completed
+                self._save(sha, prints, identity.summarise(text, prints))
+        return [self.summaries[sha] for sha in text_shas]
+
     def words_of(self, text_sha: str, text: str | None = None) -> str:
-        """`identity.words_key` of a text, made once per analysis."""
+        """`identity.words_key` of a text: the one stored beside its fingerprint, else made (and kept in memory
+        only: a text that is no plan candidate gets no fingerprint for it)."""
+        if text_sha in self.summaries:
+            return self.summaries[text_sha].words
         if text_sha not in self.words:
-            self.words[text_sha] = identity.words_key(text if text is not None else self.archive.text(text_sha) or "")
+            row = self.archive.text_fingerprint_summaries([text_sha], identity.METHOD).get(text_sha)
+            if row and row["words"] is not None:
+                self.words[text_sha] = row["words"]
+            else:
+                text = text if text is not None else self.archive.text(text_sha) or ""
+                self.words[text_sha] = identity.words_key(text)
         return self.words[text_sha]
+
+    def _save(self, text_sha: str, prints: frozenset[int], summary: identity.Summary) -> None:
+        self.summaries[text_sha] = summary
+        self.archive.save_text_fingerprint(text_sha, identity.METHOD, identity.pack(prints), words=summary.words,
+                                           hashes=summary.hashes, sampled_hashes=summary.sampled_hashes,
+                                           sketch=identity.pack(summary.sketch))
 
 
 def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict], prints: Fingerprints,
@@ -111,7 +158,7 @@ def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict]
             archive.add_document_url(document_id, fetch["source"], url, seen_at)
             archive.mark_fetch_analysed(fetch["id"], document_id, current)
             return False, False
-    same_words = None if created_doc else _same_words_version(archive, document_id, text_sha, text)
+    same_words = None if created_doc else _same_words_version(archive, prints, document_id, text_sha, text)
     if same_words is not None:
         # Another rendition of a version we have (a DOCX or HTML beside the PDF, another producer's layout):
         # the same words are the same version.
@@ -133,14 +180,15 @@ def file_fetch(archive: Archive, fetch: dict[str, Any], sources: dict[str, dict]
     return created_doc, created_version
 
 
-def _same_words_version(archive: Archive, document_id: int, text_sha: str, text: str) -> int | None:
+def _same_words_version(archive: Archive, prints: Fingerprints, document_id: int, text_sha: str, text: str
+                        ) -> int | None:
     """The document's current version when this different text has the very same words (another rendition)."""
     document = archive.document(document_id) or {}
     current = document.get("current_version_id")
     version = archive.version(current) if current else None
     if not version or version["text_sha256"] == text_sha:
         return None
-    if identity.words_key(archive.text(version["text_sha256"]) or "") == identity.words_key(text):
+    if prints.words_of(version["text_sha256"]) == prints.words_of(text_sha, text):
         return current
     return None
 
@@ -240,20 +288,28 @@ def _find_document(archive: Archive, fetch: dict, text_sha: str, text: str, sour
     verdict = lazy_verdict.get()
     if not verdict.is_plan:
         return None
-    mine = prints.of(text_sha, text)
+    mine = prints.summary(text_sha, text)
     footprint = verdict.footprint or source.get("footprint")
     best, best_score = None, 0.0
-    for candidate in archive.plan_candidates(footprint, fetch["crawl_id"], fetch["source"], fetch["url"]):
-        if verdict.generation not in (None, "unknown") and candidate["generation"] not in (None, "unknown", verdict.generation):
-            continue  # a successor plan is a new document, never a revision of its predecessor
-        if not candidate["current_text_sha256"]:
-            continue
-        if prints.words_of(candidate["current_text_sha256"]) == prints.words_of(text_sha, text):
+    # Only plans of this generation or none known: a successor plan is a new document, never a revision of its
+    # predecessor.
+    candidates = [c for c in archive.plan_candidates(footprint, fetch["crawl_id"], fetch["source"], fetch["url"],
+                                                     verdict.generation) if c["current_text_sha256"]]
+    # Their summaries: read once an analysis (one query for those not read yet), never their texts.
+    summaries = prints.summaries_of([c["current_text_sha256"] for c in candidates])
+    compare = []
+    for candidate, theirs in zip(candidates, summaries):
+        if theirs.words == mine.words:
             log.info("%s is another rendition of document %s (the same words)", fetch["url"], candidate["id"])
             return candidate["id"]  # a DOCX or "accessible version" beside the PDF, another producer's PDF
         if candidate["seen_elsewhere"]:
             continue  # served at another URL of this source in this very crawl: two documents, however alike
-        score = identity.containment(mine, prints.of(candidate["current_text_sha256"]))
+        if identity.may_be_same_plan(mine, theirs):  # else their sketches share nothing: far below SAME_PLAN
+            compare.append(candidate)
+    prints.load([c["current_text_sha256"] for c in compare])  # one query for the fingerprints not read yet
+    my_prints = prints.of(text_sha, text)
+    for candidate in compare:
+        score = identity.containment(my_prints, prints.of(candidate["current_text_sha256"]))
         if score > best_score:
             best, best_score = candidate["id"], score
     if best is not None and best_score >= identity.SAME_PLAN:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from array import array
+from dataclasses import dataclass
+from functools import cached_property
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 SHINGLE = 5  # words per shingle: long enough to be specific, short enough to survive edits
@@ -14,9 +17,26 @@ SAME_PLAN = 0.55  # containment at or above which two texts are versions of one 
 # Names how `fingerprint` works, stored beside each fingerprint: change it whenever the above or the hashing
 # changes, and the stored fingerprints are made again instead of compared with new ones.
 METHOD = f"blake2b8-shingle{SHINGLE}-sample{SAMPLE}-full{FULL_UP_TO}"
+# The sketch: the fingerprint's hashes whose top SKETCH_BITS bits are 0 (1 in 64, independent of the SAMPLE bits),
+# stored beside it so that a candidate plan is compared in full only when it could be the same plan.
+SKETCH_BITS = 6
+SKETCH_MISS = 1e-9  # the prefilter may pass over a true match with at most this probability, else it compares
 
 
-def fingerprint(text: str) -> frozenset[int]:
+class Fingerprint(frozenset):
+    """A text's fingerprint (a frozenset of hashes) that works out once whether it is a sample, and its sample."""
+
+    @cached_property
+    def sampled(self) -> bool:
+        return _sampled(self)
+
+    @cached_property
+    def quarter(self) -> frozenset[int]:
+        """The hashes a sample keeps (all of them when this is a sample)."""
+        return self if self.sampled else frozenset(h for h in self if h % SAMPLE == 0)
+
+
+def fingerprint(text: str) -> Fingerprint:
     """Hashed word shingles (a content-chosen sample of them for long texts); stable across re-wrapping."""
     words = [w.lower() for w in _WORD.findall(text)]
     hashes = {
@@ -28,7 +48,7 @@ def fingerprint(text: str) -> frozenset[int]:
         hashes = {h for h in hashes if h % SAMPLE == 0}
     if not hashes and words:  # fewer words than a shingle: the words themselves
         hashes = {int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "big") for w in words}
-    return frozenset(hashes)
+    return Fingerprint(hashes)
 
 
 def _sampled(prints: frozenset[int]) -> bool:
@@ -44,8 +64,12 @@ def containment(a: frozenset[int], b: frozenset[int]) -> float:
     """
     if not a or not b:
         return 0.0
-    if _sampled(a) != _sampled(b):
-        a, b = (frozenset(h for h in x if h % SAMPLE == 0) for x in (a, b))
+    if not isinstance(a, Fingerprint):
+        a = Fingerprint(a)
+    if not isinstance(b, Fingerprint):
+        b = Fingerprint(b)
+    if a.sampled != b.sampled:
+        a, b = a.quarter, b.quarter
         if not a or not b:
             return 0.0
     return len(a & b) / min(len(a), len(b))
@@ -61,13 +85,58 @@ def pack(prints: frozenset[int]) -> bytes:
     return packed.tobytes()
 
 
-def unpack(data: bytes) -> frozenset[int]:
+def unpack(data: bytes) -> Fingerprint:
     """The fingerprint `pack` stored."""
     packed = array("Q")
     packed.frombytes(data)
     if array("H", [1]).tobytes() != b"\x01\x00":  # pragma: no cover - big-endian machine
         packed.byteswap()
-    return frozenset(packed)
+    return Fingerprint(packed)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What is stored beside a fingerprint to rule candidates in or out without it: the words key, how many hashes
+    it has (and how many a sample would keep), whether it is a sample, and its sketch."""
+
+    words: str
+    hashes: int
+    sampled_hashes: int
+    sketch: frozenset[int]
+
+    @property
+    def sampled(self) -> bool:
+        return self.hashes > 32 and self.sampled_hashes == self.hashes  # as `_sampled` decides it
+
+
+def summarise(text: str, prints: frozenset[int]) -> Summary:
+    """The `Summary` of a text and its fingerprint."""
+    return Summary(words=words_key(text), hashes=len(prints), sampled_hashes=sum(1 for h in prints if h % SAMPLE == 0),
+                   sketch=frozenset(h for h in prints if h >> (64 - SKETCH_BITS) == 0))
+
+
+def may_be_same_plan(a: Summary, b: Summary, threshold: float = SAME_PLAN) -> bool:
+    """False only when the sketches show that the texts' containment is below `threshold` (wrong with probability
+    at most SKETCH_MISS); True when they share a sketched hash, or are too small for their sketches to tell.
+
+    At containment c the texts share c * m hashes (m the smaller fingerprint, both sampled alike as `containment`
+    does); each is in both sketches with probability 2**-SKETCH_BITS, so none is with (1 - 2**-SKETCH_BITS)**(c*m).
+    Real plans (100,000+ characters, thousands of sampled hashes) are decided by the sketch; short texts, whose
+    fingerprints are cheap to compare anyway, are always compared."""
+    if not a.hashes or not b.hashes:
+        return False  # an empty fingerprint contains nothing (`containment` gives 0)
+    sa, sb = a.sketch, b.sketch
+    if a.sampled != b.sampled:
+        sa, sb = (frozenset(h for h in x if h % SAMPLE == 0) for x in (sa, sb))
+        smaller = min(a.sampled_hashes, b.sampled_hashes)
+    else:
+        smaller = min(a.hashes, b.hashes)
+    shared = math.ceil(threshold * smaller)
+    if shared == 0:
+        return False
+    if shared * -math.log1p(-(2.0 ** -SKETCH_BITS)) < -math.log(SKETCH_MISS):
+        return True  # too few hashes for the sketch to rule it out: compare the fingerprints
+    return not sa.isdisjoint(sb)
 
 
 def words_key(text: str) -> str:
