@@ -18,6 +18,8 @@ archive, in child processes (each one's peak RSS is its VmHWM, polled from /proc
 
 and prints each figure with its ratio to the baseline. --dir keeps (and with --keep reuses) the generated
 archives; every run uses fresh text on its local site, so a reused archive measures the same things.
+--skip-search measures crawl and analysis only; --repeat N measures them N times (the archives in turn each time,
+fresh text each time) and ends with each time's filing ratios, to show their spread.
 """
 
 from __future__ import annotations
@@ -307,25 +309,27 @@ def fill_fingerprints(home: Path) -> tuple[float, int]:
     with Archive(home) as archive:
         prints = Fingerprints(archive)
         with archive.transaction():
-            for row in archive._rows("SELECT v.text_sha256 FROM documents d JOIN versions v ON v.id = "
-                                     "d.current_version_id WHERE d.kind = 'plan'"):
-                if archive.text_fingerprint(row["text_sha256"], identity.METHOD) is None:
-                    prints.of(row["text_sha256"])
-                    made += 1
+            plans = archive._rows("SELECT v.text_sha256 FROM documents d JOIN versions v ON v.id = "
+                                  "d.current_version_id WHERE d.kind = 'plan'")
+            shas = [row["text_sha256"] for row in plans]
+            stored = archive.text_fingerprint_summaries(shas, identity.METHOD)
+            todo = [sha for sha in shas if sha not in stored or stored[sha]["sketch"] is None]
+            prints.summaries_of(todo)
+            made = len(todo)
     return time.perf_counter() - started, made
 
 
 # -- measuring ---------------------------------------------------------------------------------------------------
 
 
-def measure(home: Path, label: str, runs: int, nonce: str) -> dict[str, Any]:
+def measure(home: Path, label: str, runs: int, nonce: str, search: bool = True) -> dict[str, Any]:
     from fixtureweb import FixtureWeb
 
     from crawler.sources import Source  # noqa: F401  (fails early if the package is broken)
 
     me = [sys.executable, str(Path(__file__).resolve())]
     result: dict[str, Any] = {"label": label}
-    if (home / "archive.db").exists():
+    if search and (home / "archive.db").exists():
         result["search"], _, result["search_rss"] = run_child([*me, "--child", "search", "--home", str(home),
                                                                "--runs", str(runs)])
     web = FixtureWeb().start()
@@ -389,6 +393,16 @@ def report(results: list[dict[str, Any]]) -> None:
               f" p95 x{big['p95_ms'] / mid['p95_ms']:.2f}")
 
 
+def filing_ratios(results: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Filing ms a fetch of each archive over the empty archive's, first crawl and revised."""
+    def per_fetch(r: dict[str, Any], revision: int) -> float:
+        a = r[f"crawl{revision}"]["analysis"]
+        return a["file_s"] / a["fetches"]
+
+    return {r["label"]: (per_fetch(r, 0) / per_fetch(results[0], 0), per_fetch(r, 1) / per_fetch(results[0], 1))
+            for r in results[1:]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -399,6 +413,8 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, help="where to build the archives (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the archives in --dir, and reuse them next time")
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each search query (default 10)")
+    parser.add_argument("--skip-search", action="store_true", help="measure crawl and analysis only")
+    parser.add_argument("--repeat", type=int, default=1, help="measure crawl and analysis this many times (default 1)")
     parser.add_argument("--child", choices=["search", "analyse"], help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--crawl-id", type=int, help=argparse.SUPPRESS)
@@ -432,11 +448,20 @@ def main() -> int:
                 if made:
                     print(f"fingerprinted {made} plan texts in {home.name} (what filing stores as it goes; once, on "
                           f"an archive made before issue 19): {took:.1f} s", flush=True)
-        results = []
-        for label, home, _ in homes:
-            print(f"measuring: {label} ...", file=sys.stderr, flush=True)
-            results.append(measure(home, label, args.runs, nonce))
-        report(results)
+        ratios = []
+        for repeat in range(args.repeat):
+            results = []
+            for label, home, _ in homes:
+                print(f"measuring: {label} ...", file=sys.stderr, flush=True)
+                results.append(measure(home, label, args.runs, nonce, search=not args.skip_search and not repeat))
+            report(results)
+            ratios.append(filing_ratios(results))
+            nonce = f"{random.randrange(16**8):08x}"
+            shutil.rmtree(base / "empty", ignore_errors=True)  # each time's baseline an empty archive again
+        if args.repeat > 1:
+            print("\nfiling ms a fetch, ratio to the empty archive in the same time (first crawl; revised):")
+            for label, _, _ in homes[1:]:
+                print(f"  {label}: " + ", ".join(f"x{r[label][0]:.2f}; x{r[label][1]:.2f}" for r in ratios))
     finally:
         shutil.rmtree(base / "empty", ignore_errors=True)
         if not args.keep:
