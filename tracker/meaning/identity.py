@@ -21,6 +21,8 @@ METHOD = f"blake2b8-shingle{SHINGLE}-sample{SAMPLE}-full{FULL_UP_TO}"
 # stored beside it so that a candidate plan is compared in full only when it could be the same plan.
 SKETCH_BITS = 6
 SKETCH_MISS = 1e-9  # the prefilter may pass over a true match with at most this probability, else it compares
+# Shared hashes from which a sketch holds at least one of them but with probability below SKETCH_MISS: 1,316.
+_SKETCH_DECIDES = math.log(SKETCH_MISS) / math.log1p(-(2.0 ** -SKETCH_BITS))
 
 
 class Fingerprint(frozenset):
@@ -125,17 +127,16 @@ def may_be_same_plan(a: Summary, b: Summary, threshold: float = SAME_PLAN) -> bo
     fingerprints are cheap to compare anyway, are always compared."""
     if not a.hashes or not b.hashes:
         return False  # an empty fingerprint contains nothing (`containment` gives 0)
-    sa, sb = a.sketch, b.sketch
-    if a.sampled != b.sampled:
-        sa, sb = (frozenset(h for h in x if h % SAMPLE == 0) for x in (sa, sb))
-        smaller = min(a.sampled_hashes, b.sampled_hashes)
-    else:
-        smaller = min(a.hashes, b.hashes)
+    mismatched = a.sampled != b.sampled
+    smaller = min(a.sampled_hashes, b.sampled_hashes) if mismatched else min(a.hashes, b.hashes)
     shared = math.ceil(threshold * smaller)
     if shared == 0:
         return False
-    if shared * -math.log1p(-(2.0 ** -SKETCH_BITS)) < -math.log(SKETCH_MISS):
+    if shared < _SKETCH_DECIDES:
         return True  # too few hashes for the sketch to rule it out: compare the fingerprints
+    sa, sb = a.sketch, b.sketch
+    if mismatched:
+        sa, sb = (frozenset(h for h in x if h % SAMPLE == 0) for x in (sa, sb))
     return not sa.isdisjoint(sb)
 
 
