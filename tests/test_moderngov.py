@@ -317,3 +317,18 @@ def test_feed_entries_are_read_with_lxml_alone() -> None:
     assert feed_entries(atom) == [("https://mg.example/documents/s1/JFP.pdf", "JFP & refresh")]
     assert feed_entries(b"<html><body>Service unavailable</body></html>") is None
     assert feed_entries(b"") is None
+
+
+def test_a_committee_system_that_leads_to_no_meeting_says_so(web: FixtureWeb, home: Path) -> None:
+    """A council that left ModernGov: its old address now answers with the new site's home page (200, no committee,
+    no meeting). That is a failing source with the reason, not "ok, nothing new" for ever."""
+    moved = ("<html><body><h1>Welcome to our new democracy pages</h1><p>Find <a href='/news/'>news</a> and "
+             "<a href='/contact/'>contact us</a>.</p></body></html>")
+    web.set(route(web, "mgListCommittees.aspx?bcr=1"), moved)
+    web.set("/news/", "<html><body><p>News</p></body></html>")
+    summary = crawl(home, [{"name": "moved-council", "kind": "moderngov", "start_urls": [web.url("/")]}])
+    result = summary["sources"]["moved-council"]
+    assert result["ok"] is False and result["error"].startswith("no meetings found"), result
+    with Archive(home) as archive:
+        row = next(r for r in archive.sources() if r["name"] == "moved-council")
+    assert row["last_error"].startswith("no meetings found") and row["consecutive_failures"] == 1

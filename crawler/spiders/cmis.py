@@ -102,13 +102,10 @@ class CmisSpider(CommitteeSpider):
         self.lists_pending: set[str] = set()  # committee list pages requested and not yet answered
         self.list_views: set[str] = set()  # module ids whose meeting list view was requested
 
-    def closed(self, reason: str) -> None:
-        super().closed(reason)
-        stats = getattr(self, "source_stats", None)
-        found_a_way = self.meeting_ids or self.calendar_walked or self.list_views or self.found_committees
-        if not found_a_way and stats is not None and reason == "finished":
-            # Answers came, but none led to a meeting: say so rather than report the source as fine.
-            stats.problem = NO_MEETINGS
+    no_meetings = NO_MEETINGS
+
+    def found_a_way(self) -> bool:
+        return bool(self.meeting_ids or self.calendar_walked or self.list_views or self.found_committees)
 
     async def start(self) -> AsyncIterator[Request]:
         self.known = {k.url: k for k in self.archive.known_urls(self.source.name)}

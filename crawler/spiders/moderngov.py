@@ -130,10 +130,23 @@ class CommitteeSpider(SourceSpider):
         self.skipped_items: list[str] = []  # titles of agenda items whose documents were not fetched
         self.relevant_items: list[str] = []
 
+    # Said when the committee system answered but nothing led to a meeting: a council that moved to another system
+    # leaves its old start URL serving a home page, and "ok, 0 documents" would hide that for ever.
+    no_meetings: ClassVar[str] = (
+        "no meetings found: the committee system's pages answered but led to no committee or meeting: check the "
+        "start URL in `stp-tracker sources show`")
+
+    def found_a_way(self) -> bool:
+        """Whether the pages led anywhere: a committee listed or a meeting seen (in the window or not)."""
+        return bool(self.meeting_ids or self.found_committees)
+
     def closed(self, reason: str) -> None:
         self.logger.info("%s: %d meetings visited, %d plan items fetched, %d other items skipped (window %s to %s)",
                          self.source.name, len(self.meeting_ids), len(self.relevant_items), len(self.skipped_items),
                          self.earliest, self.latest)
+        stats = getattr(self, "source_stats", None)
+        if stats is not None and reason == "finished" and not self.found_a_way():
+            stats.problem = self.no_meetings
 
     # -- requests with a role -------------------------------------------------------------------------
 
