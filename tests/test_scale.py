@@ -244,7 +244,7 @@ def test_a_fingerprint_stored_before_summaries_is_completed_when_filing_meets_it
 def test_migration_13_keeps_the_fingerprints_and_puts_the_summaries_before_them(tmp_path: Path) -> None:
     import sqlite_utils
 
-    from storage.schema import MIGRATIONS
+    from storage.schema import MIGRATIONS, _m013_fingerprint_summaries
 
     home = tmp_path / "home"
     home.mkdir()
@@ -262,6 +262,9 @@ def test_migration_13_keeps_the_fingerprints_and_puts_the_summaries_before_them(
         assert archive.text_fingerprint("t1", "m") == b"\x01\x02"
         assert archive.text_fingerprint_summaries(["t1"], "m") == {
             "t1": {"words": None, "hashes": None, "sampled_hashes": None, "sketch": None}}
+        archive.save_text_fingerprint("t1", "m", b"\x01\x02", words="w", hashes=1, sampled_hashes=0, sketch=b"")
+        _m013_fingerprint_summaries(archive.db)  # run again (migrations renumbered): nothing is lost
+        assert archive.text_fingerprint_summaries(["t1"], "m")["t1"]["words"] == "w"
         plan = archive.db.execute("EXPLAIN QUERY PLAN SELECT DISTINCT document_id FROM versions WHERE text_sha256 = ? "
                                   "ORDER BY document_id", ["t1"]).fetchall()
         assert "COVERING INDEX versions_text_document" in " ".join(str(row[-1]) for row in plan)
