@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from storage import ALERT_KINDS, EVENT_KINDS, GENERATIONS, Archive, ArchiveError
-from tracker.cli.common import footprint_code, get_home, one_of, subscription_footprints
+from tracker.cli.common import SafeConsole, footprint_code, get_home, one_of, subscription_footprints
 
 # Markup off: addresses, titles and error messages contain square brackets that are not rich markup.
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out = SafeConsole(highlight=False, soft_wrap=True, markup=False)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -7,12 +7,11 @@ import sys
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from storage import Archive
 from storage import DOCUMENT_KINDS, EVENT_KINDS, GENERATIONS
-from tracker.cli.common import err, fail, footprint_code, one_of, open_archive, out, print_json
+from tracker.cli.common import SafeConsole, err, fail, footprint_code, one_of, open_archive, out, print_json
 
 app = typer.Typer()
 
@@ -194,7 +193,7 @@ def diff(
         if change.timed_out:
             err.print("warning: the diff hit its time limit: it may mark more than really changed", markup=False,
                       highlight=False)
-        console = Console(soft_wrap=False, markup=False, highlight=False, emoji=False,
+        console = SafeConsole(soft_wrap=False, markup=False, highlight=False, emoji=False,
                           force_terminal=True if color == "always" else None, no_color=color == "never")
         summary = change.summary if not other_document else f"{change.words_added} words added, " \
                                                               f"{change.words_removed} removed"

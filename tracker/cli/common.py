@@ -176,7 +176,7 @@ def table_console() -> Console:
     """Where a listing's table goes (stdout): the terminal's width, or COLUMNS; piped with no COLUMNS, wide (240),
     so that each row stays on one line for grep."""
     wide = not sys.stdout.isatty() and not (os.environ.get("COLUMNS") or "").isdigit()
-    return Console(highlight=False, markup=False, soft_wrap=False, width=240 if wide else None)
+    return SafeConsole(highlight=False, markup=False, soft_wrap=False, width=240 if wide else None)
 
 
 def fitted_table(console: Console, *, columns: list[tuple[str, dict[str, Any]]], drop_first: list[str] | tuple = (),

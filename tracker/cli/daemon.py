@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from tracker.cli.common import get_home
+from tracker.cli.common import SafeConsole, get_home
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+err = SafeConsole(stderr=True, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from storage import Archive, ArchiveError
-from tracker.cli.common import fail, get_home
+from tracker.cli.common import SafeConsole, fail, get_home
 
-err = Console(stderr=True)
+err = SafeConsole(stderr=True)
 
 
 app = typer.Typer()

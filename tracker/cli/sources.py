@@ -10,15 +10,14 @@ from typing import Annotated, Any, Optional
 from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
 
 from crawler import KINDS, Source, SourceError, load_sources, sources_from_dicts
 from storage import Archive, ArchiveError
-from tracker.cli.common import footprint_code, get_home
+from tracker.cli.common import SafeConsole, footprint_code, get_home
 
 # Markup off: URLs, errors and titles contain square brackets that are not rich markup.
-out = Console(highlight=False, soft_wrap=True, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out = SafeConsole(highlight=False, soft_wrap=True, markup=False)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 STALE_AFTER = dt.timedelta(days=7)  # a source failing this long is flagged
 CHECK_TIMEOUT = 5.0

@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from storage import Archive, ArchiveError
-from tracker.cli.common import get_home
+from tracker.cli.common import SafeConsole, get_home
 
-err = Console(stderr=True)
+err = SafeConsole(stderr=True)
 
 
 def select_sources(home: Path, sources_file: Path | None, names: list[str], footprint: str | None) -> list:
@@ -181,5 +180,5 @@ def preserve(
     table = Table("version", "status", "url", "capture or last error")
     for r in rows:
         table.add_row(str(r["version_id"]), r["status"], r["url"], r["capture_url"] or r["error"] or "")
-    Console(markup=False).print(table)
+    SafeConsole(markup=False).print(table)
 
