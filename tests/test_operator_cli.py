@@ -141,3 +141,16 @@ def test_startup_warnings(tmp_path: Path) -> None:
         assert "cannot connect to 127.0.0.1" in (smtp_problem("127.0.0.1", port) or "")
         s.listen()
         assert smtp_problem("127.0.0.1", port) is None
+
+
+def test_status_says_whether_ocr_is_installed_and_how_to_install_it(many: Path) -> None:
+    """Without tesseract scanned PDFs are recorded unread: status says so, with the command that fixes it."""
+    missing = cli("--home", str(many), "status", env={"STP_TRACKER_TESSERACT": str(many / "no-such-tesseract")})
+    line = next(line for line in missing.stdout.splitlines() if line.startswith("tools: "))
+    assert "tesseract not installed" in line and "apt-get install tesseract-ocr" in line, missing.stdout
+    present = cli("--home", str(many), "status", env={"STP_TRACKER_TESSERACT": sys.executable})
+    line = next(line for line in present.stdout.splitlines() if line.startswith("tools: "))
+    assert "tesseract" in line and "not installed (reading scanned" not in line, present.stdout
+    report = json.loads(cli("--home", str(many), "status", "--json",
+                            env={"STP_TRACKER_TESSERACT": str(many / "no-such-tesseract")}).stdout)
+    assert {"tool": "tesseract", "installed": False} == {k: report["tools"][0][k] for k in ("tool", "installed")}

@@ -155,6 +155,13 @@ def _print_status(report: dict[str, Any], mode: str = "summary") -> None:
                        + ")"))
     elif queue is not None:
         out.print(Text("alerts: none waiting"))
+    tools = report.get("tools") or []
+    if tools:
+        # Scanned PDFs are recorded unread without tesseract: say so where the operator looks, with the fix.
+        missing = [t for t in tools if not t["installed"]]
+        have = [t["tool"] for t in tools if t["installed"]]
+        out.print(Text("tools: " + "; ".join([*(f"{t['tool']} not installed ({t['for']})" for t in missing),
+                                               *([", ".join(have) + " installed"] if have else [])])))
     failing = sorted((s for s in sources if health[s["name"]].startswith("failing")),
                      key=lambda s: (s.get("failing_since") or s.get("last_crawl_at") or "", s["name"]))
     if mode == "all":

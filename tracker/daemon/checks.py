@@ -28,8 +28,7 @@ def startup_warnings(alert_settings: Any = None, *, environ: dict[str, str] | No
     if not (env.get(CONTACT_ENV) or "").strip():
         said.append(f"{CONTACT_ENV} is not set: the User-Agent says 'no contact configured', and webmasters cannot "
                     f"reach you; set it to an address or URL (Environment= in the systemd unit)")
-    missing = [f"{tool} ({why})" for variable, tool, why in OPTIONAL_TOOLS
-               if shutil.which((env.get(variable) if variable else None) or tool) is None]
+    missing = [f"{t['tool']} ({t['for']})" for t in optional_tools(env) if not t["installed"]]
     if missing:
         said.append("optional tools not installed: " + "; ".join(missing))
     for message in said:
@@ -39,6 +38,17 @@ def startup_warnings(alert_settings: Any = None, *, environ: dict[str, str] | No
         port = getattr(alert_settings, "port", None) or 25
         threading.Thread(target=_check_smtp, args=(host, int(port)), name="stp-smtp-check", daemon=True).start()
     return said
+
+
+def optional_tools(environ: Any = None) -> list[dict[str, Any]]:
+    """Each optional command: whether it is installed (a PATH lookup, no process started), where, what it is for
+    and how to install it. `status` shows it; the daemon warns of a missing one at start."""
+    env = os.environ if environ is None else environ
+    found = []
+    for variable, tool, why in OPTIONAL_TOOLS:
+        path = shutil.which((env.get(variable) if variable else None) or tool)
+        found.append({"tool": tool, "installed": path is not None, "path": path, "for": why})
+    return found
 
 
 def smtp_problem(host: str, port: int, timeout: float = SMTP_CHECK_SECONDS) -> str | None:

@@ -17,10 +17,13 @@ log = logging.getLogger("stp_tracker.daemon")
 
 def daemon_status(home: Path) -> dict[str, Any]:
     """Whether a daemon runs on this home, each source's last and next crawl and health, and the alert queue."""
+    from tracker.daemon.checks import optional_tools
+
     home = Path(home)
     owner = lock_owner(home)
     result: dict[str, Any] = {"home": str(home), "running": False, "state": "not running", "pid": None,
-                              "heartbeat": None, "heartbeat_age_seconds": None, "sources": [], "alerts": None}
+                              "heartbeat": None, "heartbeat_age_seconds": None, "sources": [], "alerts": None,
+                              "tools": optional_tools()}
     if not (home / "archive.db").exists():
         if owner:
             result.update(running=True, state="starting", pid=owner.get("pid"))
