@@ -60,14 +60,7 @@ class SearchMixin(ArchiveBase):
                     raise
                 query = _plain_words(query)
                 rows = ranked(query) if query else []
-            snippets: dict[int, str] = {}
-            for rowid in {r["text_rowid"] for r in rows}:
-                found = self._one(
-                    "SELECT snippet(texts_fts, 0, ?, ?, '…', 16) AS snippet FROM texts_fts "
-                    "WHERE texts_fts MATCH ? AND rowid = ?",
-                    [marks[0], marks[1], query, rowid],
-                )
-                snippets[rowid] = found["snippet"] if found else ""
+            snippets = self._snippets(query, {r["text_rowid"] for r in rows}, marks)
         except sqlite3.OperationalError as exc:
             busy = "locked" in str(exc) or "busy" in str(exc)
             raise ArchiveError(f"cannot search the archive in {self.home}: {exc}"
@@ -75,6 +68,20 @@ class SearchMixin(ArchiveBase):
         for row in rows:
             row["snippet"] = snippets.get(row.pop("text_rowid"), "")
         return rows
+
+    def _snippets(self, query: str, rowids: set[int], marks: tuple[str, str]) -> dict[int, str]:
+        """The snippet of each of these matching texts, in one statement (one a text cost 2.3 ms each for a prefix
+        query at 100,000 versions: FTS5 reads the query's doclists again for every statement).
+
+        `rowid BETWEEN` lets FTS5 read only that stretch of the doclists; the `+` keeps the list of ids out of
+        FTS5's own planner, which would otherwise run the MATCH once per id, as before."""
+        if not rowids:
+            return {}
+        return {row["rowid"]: row["snippet"] for row in self._rows(
+            "SELECT rowid, snippet(texts_fts, 0, :open, :close, '…', 16) AS snippet FROM texts_fts "
+            "WHERE texts_fts MATCH :q AND rowid BETWEEN :lo AND :hi AND +rowid IN (SELECT value FROM json_each(:ids))",
+            {"open": marks[0], "close": marks[1], "q": query, "lo": min(rowids), "hi": max(rowids),
+             "ids": json.dumps(sorted(rowids))})}
 
     # Ranking is bm25 over every match it is given (~2-4 µs a match, in SQLite's FTS5), so a common word in a large
     # archive (94,000 of 100,000 versions say "care") cost 0.5 s. Only the newest RANK_NEWEST matching texts are

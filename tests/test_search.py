@@ -9,7 +9,7 @@ from pathlib import Path
 from storage import Archive, Extraction, Fetch
 
 
-def _file(archive: Archive, crawl: int, n: int, text: str, documents: int = 1) -> None:
+def _file(archive: Archive, crawl: int, n: int, text: str, documents: int = 1, footprint: str = "QF7") -> None:
     """One fetched body with this text, filed as a version of `documents` new documents (0: a text with no version)."""
     url = f"https://example.org/plan-{n}.pdf"
     fetch = archive.record_fetch(Fetch(url=url, source="ics", crawl_id=crawl, status=200, body=f"%PDF {n}".encode(),
@@ -18,7 +18,7 @@ def _file(archive: Archive, crawl: int, n: int, text: str, documents: int = 1) -
     text_sha = archive.record_extraction(sha, Extraction(status="ok", extractor="test", extractor_version="1",
                                                          text=text))
     for _ in range(documents):
-        document = archive.create_document(title=f"Plan {n}", kind="plan", footprint="QF7", generation="2016-stp",
+        document = archive.create_document(title=f"Plan {n}", kind="plan", footprint=footprint, generation="2016-stp",
                                            draft=False, seen_at="2016-11-20T09:30:00+00:00", source="ics")
         archive.add_version(document, text_sha256=text_sha, blob_sha256=sha, fetch_id=fetch, crawl_id=crawl,
                             seen_at="2016-11-20T09:30:00+00:00")
@@ -83,3 +83,32 @@ def test_a_locked_archive_is_an_error_not_a_syntax_fallback(tmp_path: Path) -> N
         writer.close()
     assert len(reader.search_filtered("beds")) == 1
     reader.close()
+
+
+def test_each_result_has_its_own_texts_snippet_with_the_matched_words_marked(tmp_path: Path) -> None:
+    """Snippets are made for a whole page at once: each must still be its own text's, marked where it matched."""
+    with Archive(tmp_path / "home") as archive:
+        crawl = archive.start_crawl(["ics"])
+        for n in range(30):
+            copies = 2 if n % 5 == 0 else 1  # two documents share a text: both get its snippet
+            _file(archive, crawl, n, f"Plan {n} says little. " + "Filler. " * (n % 7)
+                  + f"The unit {n} will centralise stroke care; centralising saves {n} beds.", copies,
+                  footprint="QF7" if n % 2 else "QE1")
+        _file(archive, crawl, 99, "Nothing about the matter at hand.")
+
+        rows = archive.search_filtered("centralis*", limit=50)
+        assert len(rows) == 36 and len({r["version_id"] for r in rows}) == 36
+        for row in rows:
+            n = int(row["title"].split()[-1])
+            assert f"The unit {n} will [centralise] stroke care; [centralising] saves {n} beds" in row["snippet"]
+
+        marked = archive.search_filtered("stroke care", limit=5, marks=("<mark>", "</mark>"))
+        assert len(marked) == 5 and all("<mark>stroke</mark> <mark>care</mark>" in r["snippet"] for r in marked)
+
+        filtered = archive.search_filtered("centralis*", limit=50, footprint="QE1")
+        assert {r["footprint"] for r in filtered} == {"QE1"} and len(filtered) == 18  # 15 texts, 3 of them twice
+        assert all(f"unit {int(r['title'].split()[-1])} will [centralise]" in r["snippet"] for r in filtered)
+
+        page = archive.search_filtered("beds", limit=7, offset=7)
+        assert [r["version_id"] for r in page] == [r["version_id"] for r in archive.search_filtered("beds", limit=50)][7:14]
+        assert all("[beds]" in r["snippet"] for r in page)
