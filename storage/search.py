@@ -126,10 +126,9 @@ class SearchMixin(ArchiveBase):
     def _rank_filtered(self, query: str, clauses: list[str], params: dict[str, Any],
                        doc_filters: dict[str, Any]) -> list[dict[str, Any]]:
         """Filtered search: the newest FILTERED_NEWEST matching texts that pass the filters, found without
-        joining every match; then bm25 over the newest matches down to the oldest of them, and only those join
-        their versions and documents. Filters that pass few documents (a footprint, a generation) list their
-        texts first, by index, and meet the matches in memory; filters that pass many are checked on the
-        newest matches a chunk at a time."""
+        joining every match; then bm25 over those alone, and only they join their versions and documents. Filters
+        that pass few documents (a footprint, a generation) list their texts first, by index, and meet the matches
+        in memory; filters that pass many are checked on the newest matches a chunk at a time."""
         # A fixed number for the first pages (so that page 2 ranks the same candidates as page 1), more past them;
         # each candidate text has a version that passes, so `limit + offset` of them fill the page.
         wanted = max(self.FILTERED_NEWEST, params["limit"] + params["offset"])
@@ -188,10 +187,12 @@ class SearchMixin(ArchiveBase):
                 candidates += [rowid for rowid in chunk if rowid in ok][: wanted - len(candidates)]
         if not candidates:
             return []
-        chosen = set(candidates)
+        # bm25 of the candidates alone (its figures are the whole index's, whichever rows are asked for): scoring
+        # every match from the oldest candidate up cost 9 ms of 36 for "hospital" in a generation at 100,000.
         scored = sorted((rank, rowid) for rowid, rank in self.db.execute(
-            "SELECT rowid, bm25(texts_fts) FROM texts_fts WHERE texts_fts MATCH ? AND rowid >= ?",
-            [query, min(candidates)]) if rowid in chosen)
+            "SELECT rowid, bm25(texts_fts) FROM texts_fts WHERE texts_fts MATCH ? AND rowid BETWEEN ? AND ? "
+            "AND +rowid IN (SELECT value FROM json_each(?))",
+            [query, min(candidates), max(candidates), json.dumps(candidates)]))
         return self._rows(
             "WITH ranked AS (SELECT CAST(json_extract(value, '$[0]') AS INTEGER) AS rowid, "
             "json_extract(value, '$[1]') AS rank FROM json_each(:ranked)) "
