@@ -112,3 +112,30 @@ def test_each_result_has_its_own_texts_snippet_with_the_matched_words_marked(tmp
         page = archive.search_filtered("beds", limit=7, offset=7)
         assert [r["version_id"] for r in page] == [r["version_id"] for r in archive.search_filtered("beds", limit=50)][7:14]
         assert all("[beds]" in r["snippet"] for r in page)
+
+
+def test_migration_14_indexes_the_filters_and_changes_no_result(tmp_path: Path) -> None:
+    from storage.schema import MIGRATIONS, _m014_search_filter_indexes
+
+    home = tmp_path / "home"
+    filters = [{"generation": "2016-stp", "seen_from": "2016-01-01", "seen_to": "2016-12-31"}, {"footprint": "QE1"},
+               {"generation": "2016-stp"}, {"seen_to": "2016-01-01"}]
+    with Archive(home) as archive:
+        crawl = archive.start_crawl(["ics"])
+        for n in range(12):
+            _file(archive, crawl, n, f"Plan {n}: hospital beds.", footprint="QF7" if n % 3 else "QE1")
+        # An archive as the release before this left it: without the two indexes, one schema version back.
+        archive.db.execute("DROP INDEX documents_generation")
+        archive.db.execute("DROP INDEX versions_document_seen")
+        archive.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+        before = [archive.search_filtered("hospital", **f) for f in filters]
+    assert [len(rows) for rows in before] == [12, 4, 12, 0]
+    with Archive(home) as archive:  # migrates
+        assert [archive.search_filtered("hospital", **f) for f in filters] == before
+        _m014_search_filter_indexes(archive.db)  # run again (migrations renumbered): harmless
+        assert [archive.search_filtered("hospital", **f) for f in filters] == before
+        plan = " ".join(str(row[-1]) for row in archive.db.execute(
+            "EXPLAIN QUERY PLAN SELECT t.rowid FROM documents d CROSS JOIN versions v ON v.document_id = d.id "
+            "CROSS JOIN texts t ON t.sha256 = v.text_sha256 WHERE d.generation = ? AND v.first_seen_at >= ?",
+            ["2016-stp", "2016-01-01"]).fetchall())
+        assert "INDEX documents_generation" in plan and "COVERING INDEX versions_document_seen" in plan
