@@ -161,3 +161,42 @@ def test_capital_table_total_leads_the_summary_with_its_row_and_column(tmp_path,
     assert (first["row"], first["column"], first["total"]) == ("Total Cash Limit", "Total Cost (£000s)", True)
     structure = archive.version_structure(event.version_after)
     assert any(b["type"] == "table" for b in structure["blocks"])
+
+
+def test_revenue_plan_summary_says_the_years_totals_under_one_column_and_not_their_parts(tmp_path, pool):
+    """P04: a 3-year revenue plan whose Core / External / Total columns repeat under each year. The summary leads
+    with the year's totals (the net budget, the spending and savings totals), the column said once; the Core and
+    External parts of a total and the same line in later years stay in the event's `changes`."""
+    _, _, second = replay_pair(tmp_path, pool, PAIRS / "P04-a.pdf", PAIRS / "P04-b.pdf", kind="page")
+    [event] = [e for e in second if e.alert]
+    summary = event.summary.split(". ", 1)[-1]
+    assert summary.startswith("2025-26 Total (£000s) — NET BUDGET: 1,529,659.5 -> 1,530,923.8; ")
+    assert "TOTAL SAVINGS, INCOME & GRANT: -86,785.9 -> -90,557.8" in summary  # labels.csv's savings/grant total
+    assert "Core (£000s)" not in summary and "External (£000s)" not in summary
+    assert len(summary) < 300
+    figures = event.changes["figures"]
+    pay = [f for f in figures if f.get("row") == "Pay" and f["column"] == "2025-26 Total (£000s)"]
+    assert [(f["before"], f["after"]) for f in pay] == [("22,272.6", "22,472.6")]  # the pay line, in the list
+    leading = [f for f in figures if f.get("total")]
+    assert all("Core" not in f["column"] and "External" not in f["column"] for f in leading)
+    assert len({f["row"] for f in leading}) == len(leading)  # one headline per total row, not one per year
+
+
+def test_budget_templates_pair_rows_by_label_and_header_and_rewrapped_lines_are_not_rows_removed(tmp_path, pool):
+    """P06: 25 pages of 10-column budget templates, each closed by a "TOTAL ..." row, their descriptions wrapped
+    over two or three lines, wrapped differently in the second version. Rows pair by label and column header
+    (the k-th "TOTAL PRICES" with the k-th), so one template's total is never paired with another's; a
+    description re-wrapped is the same row; what is left is what labels.csv says changed."""
+    _, _, second = replay_pair(tmp_path, pool, PAIRS / "P06-a.pdf", PAIRS / "P06-b.pdf", kind="page")
+    [event] = [e for e in second if e.alert]
+    figures = event.changes["figures"]
+    described = [(f.get("row") or "", f["before"], f["after"]) for f in figures]
+    assert not [d for d in described if d[0] == "TOTAL PRICES"]  # 41,407.1 and 1,944.4 are two templates' totals
+    assert len(figures) < 40  # it was 180: rows "removed" and "added" because their descriptions wrapped anew
+    removed = [r for r, before, after in described if after is None]
+    added = [(r, after) for r, before, after in described if before is None]
+    assert any("Community Wardens Pension strain" in r for r in removed)  # labels.csv: wardens lines removed
+    assert any("Community Safety" in r and "Wardens Service ceases" in r for r in removed)
+    assert any("unavoidable impacts from policy savings" in r and a == "262.5" for r, a in added)  # the new line
+    assert "section removed: MEMORANDUM: CORE (5 rows)" in [
+        f"section removed: {f['row']}" for f in figures if f["after"] is None]  # a recap dropped: said once

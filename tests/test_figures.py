@@ -349,3 +349,63 @@ def test_summary_is_short_has_no_duplicates_and_never_cuts_a_word():
     assert len(summary) < SUMMARY_CHARS
     assert all(word in long_passage.replace("will", "to") or word.rstrip("…;.") in long_passage
                for word in summary.replace("new: ", "").split())
+
+
+def _table(rows, header_rows=1, page=1):
+    return {"type": "table", "page": page, "header_rows": header_rows, "rows": rows}
+
+
+def _structure(*tables):
+    return {"version": 1, "source": "pdf", "blocks": list(tables)}
+
+
+def test_a_total_row_repeated_in_several_templates_pairs_only_with_its_own_template():
+    """Two budget templates each closed by "TOTAL PRICES"; the second version drops the first template. Its
+    total is not paired with the other template's (41,407.1 -> 1,944.4 would be a change nobody made)."""
+    head = ["Line", "2025-26 £000's"]
+    adults = _table([head, ["Adult social care prices", "39,462.7"], ["Care home fees", "1,944.4"],
+                     ["TOTAL PRICES", "41,407.1"]])
+    children = _table([head, ["Children's placements", "1,944.4"], ["TOTAL PRICES", "1,944.4"]], page=2)
+    children_revised = _table([head, ["Children's placements", "2,000.0"], ["TOTAL PRICES", "2,000.0"]], page=2)
+    both, one = _structure(adults, children), _structure(children_revised)
+    changes = compare_tables(both, one, "Adult social care prices Care home fees", "Children's placements")
+    assert "2025-26 £000's, TOTAL PRICES: 41,407.1 -> 2,000.0" not in [c.describe() for c in changes]
+    assert not [c for c in changes if c.kind == "table" and c.row == "TOTAL PRICES"]
+    # with both templates on both sides the k-th total pairs with the k-th
+    changes = compare_tables(both, _structure(adults, children_revised))
+    assert [c.describe() for c in changes if c.row == "TOTAL PRICES"] == ["2025-26 £000's, TOTAL PRICES: 1,944.4 -> 2,000.0"]
+
+
+def test_a_description_wrapped_differently_is_the_same_row_and_its_figure_change_is_a_cell_change():
+    head = ["Category", "Description", "2025-26", "Service"]
+    before = _structure(_table([head,
+        ["Prices", "Provision for contractual and negotiated price increases across", "16,500.0", "Adults"],
+        ["", "all adult social care packages", "", ""],
+        ["Pay", "Pay award for staff", "12,400.0", "Unallocated"]]))
+    after = _structure(_table([head,
+        ["Prices", "Provision for contractual and negotiated price increases", "16,900.0", "Adults"],
+        ["", "across all adult social care packages including nursing", "", ""],
+        ["Pay", "Pay award for staff", "12,400.0", "Unallocated"]]))
+    changes = compare_tables(before, after)
+    assert [c.kind for c in changes] == ["table"]  # not a row removed and a row added
+    assert changes[0].before == "16,500.0" and changes[0].after == "16,900.0"
+    assert "including nursing" in changes[0].row  # the label is the whole description, both lines
+    # one word put for another is another row ("SEN - Cost" is not "SEN - Demand")
+    swapped = _structure(_table([head,
+        ["Prices", "Provision for contractual and negotiated price decreases across", "16,500.0", "Adults"],
+        ["", "all adult social care packages", "", ""],
+        ["Pay", "Pay award for staff", "12,400.0", "Unallocated"]]))
+    kinds = sorted(c.describe().split(":")[0] for c in compare_tables(before, swapped, "", ""))
+    assert kinds == ["row added", "row removed"]
+
+
+def test_the_total_column_of_a_year_leads_its_core_and_external_parts():
+    rows = [["", "2025-26", "", "", "2026-27", "", ""], ["", "Core", "External", "Total", "Core", "External", "Total"],
+            ["Pay", "100.0", "10.0", "110.0", "100.0", "10.0", "110.0"],
+            ["NET BUDGET", "1,000.0", "50.0", "1,050.0", "1,100.0", "50.0", "1,150.0"]]
+    revised = [r[:] for r in rows]
+    revised[3] = ["NET BUDGET", "1,020.0", "60.0", "1,080.0", "1,120.0", "60.0", "1,180.0"]
+    changes = compare_tables(_structure(_table(rows, 2)), _structure(_table(revised, 2)))
+    assert changes[0].describe() == "2025-26 Total, NET BUDGET: 1,050.0 -> 1,080.0"
+    assert [c.column for c in changes if c.total] == ["2025-26 Total"]  # the parts and 2026-27 follow, as details
+    assert len(changes) == 6

@@ -247,3 +247,20 @@ def test_the_terminal_diff_lists_changed_cells_by_row_and_column(built: Built) -
     cell = [line for line in lines if "Northern General Hospital" in line and "608 -> 558" in line]
     assert cell and "2022" in cell[0], shown.stdout
     assert any("1,058 -> 1,008" in line for line in lines) and not any("500 ->" in line for line in lines)
+
+
+def test_tables_diff_pairs_columns_by_header_when_a_column_is_inserted():
+    """A year column put in between: each figure is compared with the same year's, not with its neighbour's."""
+    from tracker.web.reading import table_diffs
+
+    before = {"version": 1, "source": "pdf", "blocks": [{"type": "table", "page": 1, "header_rows": 1, "rows": [
+        ["Hospital", "2021", "2023"], ["Northern General", "648", "558"], ["Royal Hallamshire", "500", "450"]]}]}
+    after = {"version": 1, "source": "pdf", "blocks": [{"type": "table", "page": 1, "header_rows": 1, "rows": [
+        ["Hospital", "2021", "2022", "2023"], ["Northern General", "648", "608", "540"],
+        ["Royal Hallamshire", "500", "480", "450"]]}]}
+    [table] = table_diffs(before, after)
+    northern, royal = table["rows"]
+    assert [(c["before"], c["after"], c["changed"]) for c in northern] == [
+        ("Northern General", "Northern General", False), ("648", "648", False), (None, "608", True),
+        ("558", "540", True)]
+    assert [c["changed"] for c in royal] == [False, False, True, False]  # 450 stays 450 under 2023

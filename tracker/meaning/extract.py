@@ -25,6 +25,7 @@ from storage import Extraction
 from tracker.meaning import layout, normalise
 from tracker.meaning.layout import pdf_page_blocks, table_block
 from tracker.meaning.normalise import normalise_pages, normalise_text
+from tracker.meaning.titles import first_heading, is_artefact_title, structure_title
 
 __all__ = [
     "EXTRACTORS",
@@ -351,6 +352,11 @@ class PdfExtractor(Extractor):
                                                 [] if structure_error else blocks, pages=n)
             if structure_error:
                 result.meta["structure_error"] = structure_error
+            if not result.title or is_artefact_title(result.title):
+                # no title in the file: the first page's large heading, or (when the text does not open with a
+                # short heading, as a sheet printed to PDF opens with figures) its title row or first short line
+                opens_with_heading = (first_heading(result.text) or ("", False))[1]
+                result.title = structure_title(result.structure, large_only=opens_with_heading) or result.title
         return result
 
     def _ocr(self, doc: object, image_pages: list[int], texts: list[str], blocks: list[dict],
@@ -361,7 +367,7 @@ class PdfExtractor(Extractor):
 
         path = tesseract()
         if path is None:
-            return {"error": f"Tesseract is not installed: {INSTALL_HINT}"}
+            return {"error": f"Tesseract (OCR) is not installed: {INSTALL_HINT}"}
         if source.limits.max_ocr_pages <= 0:
             return {"error": "OCR is turned off (Limits.max_ocr_pages = 0)"}
         done: list[int] = []

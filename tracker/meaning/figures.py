@@ -189,6 +189,7 @@ class FigureChange:
     column: str | None = None
     total: bool = False  # a total or headline figure (ranks above the rows it sums)
     stamp: bool = False  # a date that only says when a letter, meeting or page was dated: not news
+    section: bool = False  # a table row: a whole section of rows added or removed
 
     def to_json(self) -> dict[str, str | None]:
         out = {"before": self.before, "after": self.after, "context": self.context, "kind": self.kind}
@@ -202,8 +203,11 @@ class FigureChange:
         label = self.context or _KIND_LABEL.get(self.kind, self.kind)
         if self.kind == "row":
             what = "row added" if self.after is not None else "row removed"
+            if self.section:
+                return f"{'section added' if self.after is not None else 'section removed'}: {self.row}"
             column = f"{self.column} " if self.column else ""
-            return f"{what}: {self.row} ({column}{self.after if self.after is not None else self.before})"
+            row = _clip(self.row or "", 90)  # a budget line's whole description is in `changes`
+            return f"{what}: {row} ({column}{self.after if self.after is not None else self.before})"
         if self.before is not None and self.after is not None:
             return f"{label}: {self.before} -> {self.after}"
         if self.after is not None:
@@ -598,13 +602,41 @@ def summarise(
         # is one change
         add(f.describe(), (f.before, f.after) if f.before and f.after else None)
 
-    for f in totals[:3]:
+    lead = totals[:3]
+    column = lead[0].column if lead and lead[0].kind == "table" else None
+    if column and len(lead) >= 2 and lead[1].column == column:
+        # Headline totals under one column ("2025-26 Total (£000s)": the net budget, total spending, total
+        # savings) say the column once, so a campaigner reads four totals, not three column names.
+        items: list[str] = []
+        grouped: list[FigureChange] = []
+        pairs: set[tuple[str | None, str | None]] = set()
+        for f in totals:
+            if f.column != column or f.kind != "table" or len(grouped) >= 6:
+                continue
+            if (f.before, f.after) in pairs:  # a "Total Cash Limit" and a "Total Finance" that balance: one
+                grouped.append(f)
+                continue
+            item = f"{f.row}: {f.before} -> {f.after}"
+            if items and len(column) + 3 + len("; ".join(items + [item])) > 230:
+                break
+            items.append(item)
+            grouped.append(f)
+            pairs.add((f.before, f.after))
+        if len(items) >= 2:
+            add(f"{column} — " + "; ".join(items))
+            for f in grouped:
+                seen.add((f.before, f.after))
+            lead = []
+            totals = [f for f in totals if f not in grouped]
+    for f in lead:
         add_figure(f)
+    if not lead:
+        totals = [None] * 3 + totals  # the group stood for the leading totals; the rest come with the cells
     for d in decisions:
         add(_clip(d, 140))
     for f in text_figures:
         add_figure(f)
-    for f in totals[3:] + cells:
+    for f in [t for t in totals[3:] if t is not None] + cells:
         add_figure(f)
     for m in mentions:
         if m.startswith("changed: ") and any(t and t in m for f in figures for t in (f.before, f.after)):
@@ -657,6 +689,16 @@ def _is_stamp(figure: FigureChange) -> bool:
 
 _UNIT = re.compile(r"^\(?(?:£|£'?0{3}s?|£k|£m|£000s?|\d{0,3}0{3}s|%|wte|fte|k|m|nos?\.?|number)\)?$", re.I)
 _TOTAL = re.compile(r"\b(?:total|net|overall|grand|sub-?total|sum|headline|cash limit)\b", re.I)
+_TOTAL_LEAD = re.compile(r"^\W*(?:total|net|overall|grand|sub-?total|sum|headline)\b", re.I)
+_TOTAL_END = re.compile(r"\b(?:total|sub-?total|cash limit)\W*$", re.I)
+
+
+def _is_total_row(label: str) -> bool:
+    """A row that sums others: its label starts with a total word ("TOTAL SPENDING", "Net budget"), ends with one
+    ("Capital programme total"), or is a short label that has one ("Total Cash Limit", "Grand Total"). A long
+    description that only mentions one ("... 10% of net revenue budget") is a line item."""
+    return bool(_TOTAL_LEAD.search(label) or _TOTAL_END.search(label)
+                or (len(label.split()) <= 6 and _TOTAL.search(label)))
 _CAPTION_LEAD = re.compile(r"^(?:table|figure|chart)\s+[\w.]{1,6}\s*[:.-]\s*", re.I)
 _ROWS_ARE = re.compile(r"\s+(?:by|per|for each)\s+[\w\s,&'-]{1,40}$", re.I)
 
@@ -671,6 +713,9 @@ class Cell:
     value: float | None
     total: bool
     page: int | None
+    seq: int = 0  # the row's number on its side, in document order (rows of every table counted together)
+    part: bool = False  # one part of a column group that has its own total ("Core" beside "Total" under 2025-26)
+    section: str = ""  # the section row above it in its table ("MEMORANDUM: CORE", "Funded By:")
 
 
 def _cell_value(text: str) -> float | None:
@@ -689,10 +734,21 @@ def _cell_value(text: str) -> float | None:
     return -value if negative else value
 
 
-def _column_labels(rows: list[list[str]], header_rows: int, value_columns: list[int], caption: str) -> dict[int, str]:
+def _owner(spanning: list[int], j: int, value_columns: list[int]) -> int:
+    """The spanning header ("2025-26" over Core / External / Total) that column j is under. Printed over the
+    first of its columns (it sits over the first figure column), a header owns the columns up to the next one;
+    centred, the nearest one (the left one on a tie)."""
+    if value_columns and min(spanning) == min(value_columns):
+        return max((k for k in spanning if k <= j), default=min(spanning))
+    return min(spanning, key=lambda k: (abs(k - j), k > j))
+
+
+def _column_labels(rows: list[list[str]], header_rows: int, value_columns: list[int], caption: str
+                   ) -> tuple[dict[int, str], dict[int, str]]:
     """Each figure column's label: its header cells top to bottom, units last in brackets ("Total Cost (£000s)").
     Where two columns would read the same ("Core (£000s)" under each year), the nearest header of a row above
-    that has several headers (a year spanning Core / External / Total) is put in front."""
+    that has several headers (a year spanning Core / External / Total) is put in front. Returns the labels and
+    each such column's group (the header put in front: "2025-26")."""
     # A header row with one cell in a table of several columns is a title ("APPENDIX D - Revenue Plan",
     # "INDICATIVE FOR PLANNING PURPOSES"), not any one column's header.
     def is_title(r: int) -> bool:
@@ -711,6 +767,7 @@ def _column_labels(rows: list[list[str]], header_rows: int, value_columns: list[
         return text + (f" ({units[0]})" if units else "")
 
     labels = {j: label_of(j) for j in value_columns}
+    groups: dict[int, str] = {}
     seen: dict[str, list[int]] = {}
     for j, label in labels.items():
         seen.setdefault(label, []).append(j)
@@ -722,12 +779,55 @@ def _column_labels(rows: list[list[str]], header_rows: int, value_columns: list[
             if len(spanning) < 2:
                 continue
             for j in columns:
-                if rows[r][j]:
+                if rows[r][j]:  # the spanning header is over this column: already in its label
+                    groups[j] = rows[r][j]
                     continue
-                nearest = min(spanning, key=lambda k: (abs(k - j), k > j))
+                nearest = _owner(spanning, j, value_columns)
                 labels[j] = label_of(j, rows[r][nearest])
+                groups[j] = rows[r][nearest]
             break
-    return labels
+    # Every column under a spanning header row (one above the row of the columns' own headers) has that
+    # header as its group, whether or not its label needed it to read apart.
+    spanning_rows = [r for r in headers if sum(1 for c in rows[r] if c and not _UNIT.match(c)) >= 2]
+    if len(spanning_rows) >= 2:
+        r = spanning_rows[0]
+        spanning = [k for k in range(len(rows[r])) if rows[r][k] and not _UNIT.match(rows[r][k])]
+        for j in value_columns:
+            if j not in groups:
+                groups[j] = rows[r][j] or rows[r][_owner(spanning, j, value_columns)]
+    return labels, groups
+
+
+def _has_headers(rows: list[list[str]], header_rows: int, value_columns: list[int]) -> bool:
+    """Whether a table's header rows name its columns. A header row of one cell is a title, or a line of the
+    previous table's text carried onto this one ("Process with Trade Unions" under a description column),
+    unless it is a short header over the one figure column ("£000s")."""
+    for r in range(header_rows):
+        filled = [j for j, c in enumerate(rows[r]) if c]
+        if len(filled) >= 2 or (filled and filled[0] in value_columns and len(rows[r][filled[0]]) <= 24):
+            return True
+    return False
+
+
+_JOINS = re.compile(r"(?:[&,/(-]|\b(?:and|of|for|to|the|in|on|with|from|by))\s*$", re.I)
+
+
+def _is_section(text: str) -> bool:
+    """A line with no figures that heads the rows below it: "SPENDING", "MEMORANDUM: CORE", "Funded By:"."""
+    return text.rstrip().endswith(":") or (any(ch.isalpha() for ch in text) and text.upper() == text)
+
+
+def _continues(cells: dict[int, str], texts: dict[int, str], label_columns: list[int]) -> bool:
+    """Whether a line with no figures is the row above wrapped: its first label cell is empty, or it fills
+    several label cells (a category and a description both wrapped), or the row's cell above it breaks off
+    ("Government &" / "Legislative"). One cell starting the row's first column ("SPENDING", "Funded By:") is a
+    section heading."""
+    if not label_columns:
+        return False
+    first = label_columns[0]
+    if first not in texts or len(texts) >= 2:
+        return True
+    return bool(_JOINS.search(cells.get(first, "")))
 
 
 def table_cells(structure: dict | None) -> list[Cell]:
@@ -735,14 +835,19 @@ def table_cells(structure: dict | None) -> list[Cell]:
 
     A table's figure columns are those holding figures below its header rows, except a row-number column
     (1, 2, 3 ... down the side); the other cells of a row are its label ("Growth, Environment & Transport").
-    A section row with a label and no figures ("Funded By:") is kept as the row's section only when two rows
-    would otherwise read the same. A table with no header rows continues the previous one (a table carried
-    over a page) when it has as many columns.
+    A line with no figures whose first label cell is empty ("(Placements & Support) | supporting children in
+    2024-25" under a budget line) is the row above wrapped onto another line: its text joins that row's label,
+    cell by cell, so a description re-wrapped in the next version is still the same row. A line with no
+    figures that starts in the first label column ("SPENDING", "Funded By:") is a section, not a continuation.
+    A table without column headers after one with as many figure columns carries it on (a table split by a
+    page break): it takes that table's column labels, and lines at its top continue the last row before it.
     """
     from tracker.meaning.layout import is_value_cell
 
-    cells: list[Cell] = []
-    previous: tuple[int, dict[int, str]] | None = None
+    rows_out: list[dict] = []  # logical rows: label cells by column, figures (column label, text, part), page
+    previous: tuple[int, list[str], list[bool]] | None = None  # value columns, their labels and parts
+    open_row: dict | None = None  # the row a wrapped line may still continue
+    section = ""  # the last section row's text in this table
     for block in (structure or {}).get("blocks", []):
         if block.get("type") != "table":
             continue
@@ -755,32 +860,73 @@ def table_cells(structure: dict | None) -> list[Cell]:
         value_columns = [j for j in range(width) if any(is_value_cell(r[j]) for r in data)]
         index_like = [j for j in value_columns if _is_row_numbers([r[j] for r in data])]
         value_columns = [j for j in value_columns if j not in index_like]
+        label_columns = [j for j in range(width) if j not in value_columns and j not in index_like]
         caption = ""
         if h and sum(1 for c in rows[0] if c) == 1 and width > 2 and not any(is_value_cell(c) for c in rows[0]):
             only = next(c for c in rows[0] if c)
             if only not in (rows[0][j] for j in value_columns):  # a title over the table, not one column's header
                 caption = _ROWS_ARE.sub("", _CAPTION_LEAD.sub("", only)).strip()
                 caption = caption[:1].upper() + caption[1:] if len(caption) <= 40 else ""
-        if h == 0 and previous is not None and previous[0] == width:
-            labels = previous[1]
+        if not _has_headers(rows, h, value_columns) and previous is not None and previous[0] == len(value_columns):
+            # A table with no column headers, after one with as many figure columns, carries it on (split by a
+            # page break or a long line between its rows; an empty column dropped can change its width): the
+            # previous table's labels, column for column, not a caption made of a carried-over line of text.
+            labels = dict(zip(value_columns, previous[1]))
+            parts = dict(zip(value_columns, previous[2]))
+            for row in rows[:h]:  # lines carried over from the last row of the previous page
+                texts = {j: row[j] for j in label_columns if row[j]}
+                if open_row is not None and texts and _continues({}, texts, label_columns):
+                    open_row["more"].extend(texts.values())
+            same_table = False
         else:
-            labels = _column_labels(rows, h, value_columns, caption)
-        previous = (width, labels)
-        label_columns = [j for j in range(width) if j not in value_columns and j not in index_like]
+            labels, groups = _column_labels(rows, h, value_columns, caption)
+            # Under one spanning header ("2025-26": Core, External, Total), a column whose own header says total
+            # sums its siblings: those are its parts, and rank below it (a campaigner reads the year's total).
+            own = {j: labels[j].replace(groups[j], "", 1) if j in groups else labels[j] for j in value_columns}
+            totals = {groups[j] for j in value_columns if j in groups and _TOTAL.search(own[j])}
+            parts = {j: j in groups and groups[j] in totals and not _TOTAL.search(own[j]) for j in value_columns}
+            open_row = None
+            same_table = True
+            if previous is None or previous[1] != [labels[j] for j in value_columns]:
+                section = ""  # a new table; the same headers repeated at the top of a page carry the section on
+        previous = (len(value_columns), [labels[j] for j in value_columns], [parts[j] for j in value_columns])
         for row in data:
-            label = " ".join(row[j] for j in label_columns if row[j] and not is_value_cell(row[j]))
-            label = _LEADING_FIGURES.sub("", label)  # a figure printed against the label's cell is not its name
-            for j in value_columns:
-                text = row[j]
-                if not text or not is_value_cell(text):
-                    continue
-                column = labels.get(j, f"column {j + 1}")
-                total = bool(_TOTAL.search(label))
-                cells.append(Cell(column, label, text, _cell_value(text), total, block.get("page")))
+            figures = [(labels.get(j, f"column {j + 1}"), row[j], parts[j])
+                       for j in value_columns if row[j] and is_value_cell(row[j])]
+            texts = {j: row[j] for j in label_columns if row[j] and not is_value_cell(row[j])}
+            if not figures:
+                if open_row is not None and texts and _continues(open_row["cells"], texts, label_columns):
+                    if same_table:
+                        for j, text in texts.items():
+                            open_row["cells"][j] = f"{open_row['cells'].get(j, '')} {text}".strip()
+                    else:
+                        open_row["more"].extend(texts.values())
+                elif texts and _is_section(" ".join(texts.values())):
+                    open_row = None  # a section row: what follows is not the row above wrapped
+                    section = " ".join(texts.values())
+                continue
+            row_out = {"cells": texts, "more": [], "figures": figures, "page": block.get("page"), "section": section}
+            rows_out.append(row_out)
+            # a total is one line: a line of text under it is the next row's or a note, not the total's name
+            open_row = None if _is_total_row(" ".join(texts.values())) else row_out
+            if open_row is None:
+                section = ""  # a total closes its section
+            same_table = True
+    cells: list[Cell] = []
+    for seq, row in enumerate(rows_out, 1):
+        label = " ".join([row["cells"][j] for j in sorted(row["cells"])] + row["more"])
+        label = _LEADING_FIGURES.sub("", label)  # a figure printed against the label's cell is not its name
+        label = _TRAILING_FIGURES.sub("", label)  # nor are figures that ran into it from the next cells
+        total = _is_total_row(label)
+        for column, text, part in row["figures"]:
+            cells.append(Cell(column, label, text, _cell_value(text), total, row["page"], seq, part, row["section"]))
     return cells
 
 
 _LEADING_FIGURES = re.compile(r"^(?:[-(]?£?\d[\d,.]*\)?\s+)+")
+# Grouped or decimal figures, or nil dashes, at the end of a label: "TOTAL PAY 21,845.7 12,524.5" (cells that ran
+# together); plain numbers stay ("Phase 2", "Ward 12").
+_TRAILING_FIGURES = re.compile(r"(?:\s+(?:[-(]?£?\d{1,3}(?:,\d{3})*\.\d+\)?|[-(]?£?\d{1,3}(?:,\d{3})+\)?|[-–—]))+$")
 
 
 def _is_row_numbers(column: list[str]) -> bool:
@@ -791,17 +937,80 @@ def _is_row_numbers(column: list[str]) -> bool:
     return all(b == a + 1 for a, b in zip(values, values[1:]))
 
 
-def _keyed(cells: list[Cell]) -> dict[tuple[str, str], Cell]:
-    """Cells by (column, row) label; a label pair that reads the same for several cells (columns whose headers
-    were not read apart) is left out: pairing those by position would pair unrelated figures."""
-    out: dict[tuple[str, str], Cell] = {}
-    ambiguous: set[tuple[str, str]] = set()
+def _keyed(cells: list[Cell]) -> dict[tuple[str, str, int], Cell]:
+    """Cells by (column, row label, which row of that label): the k-th row labelled "TOTAL PRICES" on one side
+    answers to the k-th on the other (a budget book has one per template). A label pair that reads the same for
+    several cells of one row (columns whose headers were not read apart) is left out: pairing those by position
+    would pair unrelated figures."""
+    rows: dict[str, list[int]] = {}
     for cell in cells:
-        key = (cell.column.lower(), cell.row.lower())
+        seqs = rows.setdefault(cell.row.lower(), [])
+        if not seqs or seqs[-1] != cell.seq:
+            seqs.append(cell.seq)
+    out: dict[tuple[str, str, int], Cell] = {}
+    ambiguous: set[tuple[str, str, int]] = set()
+    for cell in cells:
+        row = cell.row.lower()
+        key = (cell.column.lower(), row, rows[row].index(cell.seq))
         if key in out:
             ambiguous.add(key)
         out[key] = cell
     return {k: v for k, v in out.items() if k not in ambiguous}
+
+
+def _row_neighbours(cells: list[Cell]) -> tuple[dict[str, int], dict[int, tuple[str, str]]]:
+    """How many rows carry each label, and each row's neighbours' labels (the rows before and after it)."""
+    order: list[tuple[int, str]] = []
+    for cell in cells:
+        if not order or order[-1][0] != cell.seq:
+            order.append((cell.seq, cell.row.lower()))
+    counts: dict[str, int] = {}
+    for _, label in order:
+        counts[label] = counts.get(label, 0) + 1
+    around = {seq: (order[i - 1][1] if i else "", order[i + 1][1] if i + 1 < len(order) else "")
+              for i, (seq, _) in enumerate(order)}
+    return counts, around
+
+
+_LABEL_WORD = re.compile(r"\w+")
+def _in_text(label: str, haystack: str, window: int = 6) -> bool:
+    """Whether a row's label is in the other side's text (its words, space-joined): the whole label, or for a
+    long one most of its runs of `window` words, since the text runs a row's cells together with its figures
+    and the lines of a wrapped description ("... adult social care packages including nursing ...")."""
+    words = _LABEL_WORD.findall(label.lower())
+    if len(words) <= window:
+        return f" {' '.join(words)} " in f" {haystack} "
+    runs = [" ".join(words[i : i + window]) for i in range(0, len(words) - window + 1, 3)]
+    return sum(1 for run in runs if run in haystack) >= 0.5 * len(runs)
+
+
+def _reworded_rows(gone: list[Cell], came: list[Cell]) -> list[tuple[Cell, Cell]]:
+    """Pairs of a row gone and a row come that are one row reworded: a budget line's description re-wrapped or
+    with words added ("... services," -> "... services, being"; "Extended Waste" -> "Extended Producer Waste",
+    a wrapped line of the next row run on to one side's label). Every word of the shorter label is in the
+    longer, as many times (in any order: a wrapped word can land in the next column's band), and they share
+    the column: one word put for another ("SEN - Cost" / "SEN - Demand", two lines of a budget) is two rows. Longest labels first; each row in one pair at most."""
+    from collections import Counter
+
+    if not gone or not came or len(gone) * len(came) > 250_000:
+        return []
+    words = {id(c): _LABEL_WORD.findall(c.row.lower()) for c in gone + came}
+    scored = []
+    for x in gone:
+        for y in came:
+            if x.column != y.column:
+                continue
+            a, b = words[id(x)], words[id(y)]
+            short, long_ = sorted((a, b), key=len)
+            if len(short) >= 0.6 * len(long_) and not (Counter(short) - Counter(long_)):
+                scored.append((len(short) / max(1, len(long_)), id(x), id(y), x, y))
+    pairs, used = [], set()
+    for _, ix, iy, x, y in sorted(scored, key=lambda t: -t[0]):
+        if ix in used or iy in used:
+            continue
+        used.update((ix, iy))
+        pairs.append((x, y))
+    return pairs
 
 
 def compare_tables(before: dict | None, after: dict | None, before_text: str = "", after_text: str = "") -> list[FigureChange]:
@@ -812,34 +1021,102 @@ def compare_tables(before: dict | None, after: dict | None, before_text: str = "
     whose label only moved or merged with another is not gone). Cells are matched by labels, not positions, so a table
     re-paginated, split over pages or with a column added still compares cell for cell. Totals first (a total
     sums the rows below it: it is the headline), then by how much the figure moved."""
-    old, new = _keyed(table_cells(before)), _keyed(table_cells(after))
+    old_cells, new_cells = table_cells(before), table_cells(after)
+    old, new = _keyed(old_cells), _keyed(new_cells)
     if not old or not new:
         return []
+    (old_counts, old_around), (new_counts, new_around) = _row_neighbours(old_cells), _row_neighbours(new_cells)
     changes: list[FigureChange] = []
+    seqs: list[int] = []  # each table change's row (on the old side), in document order
     for key, x in old.items():
         y = new.get(key)
         if y is None or x.text == y.text or (x.value is not None and x.value == y.value):
             continue
+        row = key[1]
+        if old_counts[row] > 1 or new_counts[row] > 1:
+            # A label on several rows ("TOTAL PRICES" closing each template of a budget book) pairs the k-th
+            # with the k-th only when both sides have as many such rows and the row sits among the same rows
+            # (the one before or after it has the same label): a template added or dropped on one side would
+            # otherwise pair one template's total with another's.
+            if old_counts[row] != new_counts[row]:
+                continue
+            (a_before, a_after), (b_before, b_after) = old_around[x.seq], new_around[y.seq]
+            if a_before != b_before and a_after != b_after:
+                continue
         label = ", ".join(p for p in (x.column, x.row) if p)
         change = FigureChange("table", x.text, y.text, label, x.value, y.value)
-        change.row, change.column, change.total = x.row, x.column, x.total
+        # one part of a total column (Core beside Total under a year) is a detail of the total beside it
+        change.row, change.column, change.total = x.row, x.column, x.total and not x.part
         changes.append(change)
-    old_rows = {c.row.lower(): c for c in reversed(list(old.values())) if c.row}
-    new_rows = {c.row.lower(): c for c in reversed(list(new.values())) if c.row}
+        seqs.append(x.seq)
+    # a row added or removed is given by its first figure that is not nil ("2026-27 £000's 262.5", not the
+    # "0.0" of a year it does not touch)
+    old_rows = {c.row.lower(): c for c in reversed(list(old.values())) if c.row and c.value != 0.0}
+    new_rows = {c.row.lower(): c for c in reversed(list(new.values())) if c.row and c.value != 0.0}
+    old_rows.update({c.row.lower(): c for c in reversed(list(old.values())) if c.row and c.row.lower() not in old_rows})
+    new_rows.update({c.row.lower(): c for c in reversed(list(new.values())) if c.row and c.row.lower() not in new_rows})
     old_columns = {c.column.lower() for c in old.values()}
     new_columns = {c.column.lower() for c in new.values()}
-    haystacks = {-1: " ".join(after_text.lower().split()), 1: " ".join(before_text.lower().split())}
-    for rows, others, columns, side in ((old_rows, new_rows, new_columns, -1), (new_rows, old_rows, old_columns, 1)):
+    # Labels are looked for in the other side's text word for word, punctuation aside ("DRIVERS - COST" is
+    # printed "DRIVERS COST" when the dash is drawn as a line).
+    haystacks = {-1: " ".join(_LABEL_WORD.findall(after_text.lower())),
+                 1: " ".join(_LABEL_WORD.findall(before_text.lower()))}
+    gone: list[Cell] = []
+    came: list[Cell] = []
+    for rows, others, columns, side, out in ((old_rows, new_rows, new_columns, -1, gone),
+                                             (new_rows, old_rows, old_columns, 1, came)):
         for name, cell in rows.items():
-            if " ".join(name.split()) in haystacks[side]:
+            if _in_text(name, haystacks[side]):
                 continue
             if name in others or cell.column.lower() not in columns or not name[:1].isalpha() \
                     or cell.column.startswith("column "):
                 continue  # a row only in a table the other side does not have is no row added or removed
+            out.append(cell)
+    for x, y in _reworded_rows(gone, came):
+        # the same row with its description reworded or wrapped differently: its figures compared by column
+        before_by_column = {c.column: c for c in old_cells if c.seq == x.seq}
+        for b in (c for c in new_cells if c.seq == y.seq):
+            a = before_by_column.get(b.column)
+            if a is None or a.text == b.text or (a.value is not None and a.value == b.value):
+                continue
+            change = FigureChange("table", a.text, b.text, ", ".join(p for p in (b.column, b.row) if p), a.value,
+                                  b.value)
+            change.row, change.column, change.total = b.row, b.column, b.total and not b.part
+            changes.append(change)
+        gone.remove(x)
+        came.remove(y)
+    sections: list[FigureChange] = []
+    for cells, side, all_cells in ((gone, -1, old_cells), (came, 1, new_cells)):
+        # A section whose heading is not in the other version and whose rows all went (or came) with it is one
+        # change, "section removed: MEMORANDUM: CORE (7 rows)", after the rows taken out of (or put into)
+        # sections that stayed: a recap dropped is said once, and a line cut from a budget that remains is
+        # the news.
+        names = {c.row.lower() for c in cells}
+        by_section: dict[str, set[str]] = {}
+        for c in all_cells:
+            if c.section and c.row[:1].isalpha():
+                by_section.setdefault(c.section, set()).add(c.row.lower())
+        for name, rows_in in by_section.items():
+            if len(rows_in) < 2 or not rows_in <= names or _in_text(name, haystacks[side]):
+                continue
+            members = [c for c in cells if c.row.lower() in rows_in]
+            if not members:
+                continue
+            first = members[0]
+            what = f"{name} ({len(rows_in)} rows)"
+            change = FigureChange("row", first.text if side < 0 else None, first.text if side > 0 else None,
+                                  what, first.value if side < 0 else None, first.value if side > 0 else None)
+            change.row, change.column = what, first.column
+            change.section = True
+            sections.append(change)
+            for cell in members:
+                cells.remove(cell)
+    for cells, side in ((gone, -1), (came, 1)):
+        for cell in cells:
             label = ", ".join(p for p in (cell.column, cell.row) if p)
             change = FigureChange("row", cell.text if side < 0 else None, cell.text if side > 0 else None, label,
                                   cell.value if side < 0 else None, cell.value if side > 0 else None)
-            change.row, change.column, change.total = cell.row, cell.column, cell.total
+            change.row, change.column, change.total = cell.row, cell.column, cell.total and not cell.part
             changes.append(change)
 
     def weight(c: FigureChange) -> tuple[int, int, int, float, float]:
@@ -851,8 +1128,16 @@ def compare_tables(before: dict | None, after: dict | None, before_text: str = "
         return (0 if c.total else 1, 0 if c.kind == "table" else 1, -size,
                 0 if _TOTAL.search(c.column or "") else 1, -abs(b - a))
 
+    # A total row that changed in several columns (a budget line carried across three years) is one headline,
+    # said for its first changed column (the year nearest); the other columns are details in `changes`.
+    headed: set[int] = set()
+    for change, seq in zip(changes, seqs):
+        if change.kind == "table" and change.total:
+            if seq in headed:
+                change.total = False
+            headed.add(seq)
     changes.sort(key=weight)
-    return changes
+    return changes + sections
 
 
 # ---------------------------------------------------------------------------------------------------------

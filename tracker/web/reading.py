@@ -80,10 +80,37 @@ def _key(row: list[str]) -> str:
     return " ".join((row[0] if row else "").lower().split())
 
 
+def _column_map(old: dict[str, Any], head_old: int, new: dict[str, Any], head_new: int) -> dict[int, int | None]:
+    """Which column of the old table each column of the new one is: the one with the same header (its header
+    cells top to bottom), the k-th of a header that repeats ("Core" under each year) to the k-th when both
+    tables repeat it as often. A column whose header the old table does not have has none (its cells are new).
+    Tables without headers pair by position only when they are as wide."""
+    width_old = max((len(r) for r in old["rows"]), default=0)
+    width_new = max((len(r) for r in new["rows"]), default=0)
+
+    def header(table: dict[str, Any], h: int, j: int) -> str:
+        return " ".join(r[j] for r in table["rows"][:h] if j < len(r) and r[j]).strip().lower()
+
+    if not head_old or not head_new:
+        return {j: j if width_old == width_new else None for j in range(width_new)}
+    old_h = [header(old, head_old, j) for j in range(width_old)]
+    new_h = [header(new, head_new, j) for j in range(width_new)]
+    out: dict[int, int | None] = {}
+    for j, name in enumerate(new_h):
+        if not name:  # the row-label column(s): unheaded on both sides at the same place
+            out[j] = j if j < width_old and not old_h[j] else None
+            continue
+        olds = [k for k, other in enumerate(old_h) if other == name]
+        news = [k for k, other in enumerate(new_h) if other == name]
+        out[j] = olds[news.index(j)] if len(olds) == len(news) else None
+    return out
+
+
 def table_diffs(before: dict[str, Any] | None, after: dict[str, Any] | None, limit: int = 20) -> list[dict[str, Any]]:
     """Tables compared cell by cell: tables paired in order of their header rows' likeness, rows paired by their
-    first cell (the row label), columns by position. Each result: {page, head, rows: [[{before, after, changed}]],
-    added_rows, removed_rows}; only tables in which something changed."""
+    first cell (the row label), columns by their headers (a column inserted or dropped does not shift the rest;
+    see _column_map). Each result: {page, head, rows: [[{before, after, changed}]], added_rows, removed_rows};
+    only tables in which something changed."""
     old_tables, new_tables = _tables(before), _tables(after)
     used: set[int] = set()
     out: list[dict[str, Any]] = []
@@ -109,6 +136,7 @@ def table_diffs(before: dict[str, Any] | None, after: dict[str, Any] | None, lim
         old = old_tables[best]
         head_old = int(old.get("header_rows") or 0)
         old_rows = {_key(r): r for r in old["rows"][head_old:]}
+        columns = _column_map(old, head_old, new, head_new)
         rows, changed_any = [], False
         new_labels = set()
         for row in new["rows"][head_new:]:
@@ -117,8 +145,9 @@ def table_diffs(before: dict[str, Any] | None, after: dict[str, Any] | None, lim
             previous = old_rows.get(label)
             cells = []
             for j, cell in enumerate(row):
-                was = previous[j] if previous is not None and j < len(previous) else None
-                changed = previous is not None and was != cell
+                k = columns.get(j)
+                was = previous[k] if previous is not None and k is not None and k < len(previous) else None
+                changed = previous is not None and was != cell and (k is not None or bool(cell))
                 changed_any |= changed
                 cells.append({"before": was, "after": cell, "changed": changed, "new_row": previous is None})
             changed_any |= previous is None
